@@ -1,0 +1,18 @@
+# The tutorial's two commands:
+#   make run    run step 1 against the stand-in GitHub
+#   make test   run every test (what CI runs)
+
+.PHONY: run test
+
+run:
+	@mkdir -p bin
+	@go build -o bin/ ./cmd/fakegithub ./step1-monolith
+	@echo "step 1 on http://127.0.0.1:8000/git/golang/go (stand-in GitHub: synthetic data); Ctrl-C stops"
+	@trap 'kill 0' INT TERM EXIT; \
+	  bin/fakegithub -addr 127.0.0.1:9090 & \
+	  GITHUB_API_URL=http://127.0.0.1:9090/ HOST=127.0.0.1 bin/step1-monolith
+
+test:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go test ./...

@@ -1,0 +1,105 @@
+package fakegithub
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, server *Server, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	recorder := httptest.NewRecorder()
+	server.ServeHTTP(recorder, httptest.NewRequest("GET", path, nil))
+	return recorder
+}
+
+func TestStatsAreGitHubShapedAndDeterministic(t *testing.T) {
+	server := New(Options{})
+	answer := get(t, server, "/repos/golang/go/stats/contributors")
+	if answer.Code != http.StatusOK || answer.Header().Get("X-Fake-GitHub") == "" {
+		t.Fatalf("status %d, X-Fake-GitHub %q", answer.Code, answer.Header().Get("X-Fake-GitHub"))
+	}
+
+	// Decode into plain maps: the JSON must have GitHub's field names.
+	var raw []map[string]any
+	if err := json.Unmarshal(answer.Body.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	nullAuthors := 0
+	for _, c := range raw {
+		if c["author"] == nil {
+			nullAuthors++
+			continue
+		}
+		author := c["author"].(map[string]any)
+		if author["login"] == "" || author["type"] != "User" {
+			t.Errorf("author %v lacks GitHub's fields", author)
+		}
+		week := c["weeks"].([]any)[0].(map[string]any)
+		for _, field := range []string{"w", "a", "d", "c"} {
+			if _, ok := week[field]; !ok {
+				t.Errorf("week %v lacks %q", week, field)
+			}
+		}
+	}
+	if nullAuthors < 1 || nullAuthors > 2 {
+		t.Errorf("%d null authors, want 1 or 2 deleted accounts", nullAuthors)
+	}
+	if !reflect.DeepEqual(Stats("golang", "go"), Stats("golang", "go")) {
+		t.Error("Stats is not deterministic")
+	}
+	if len(Stats("golang", "go")) == len(Stats("a", "b")) && len(Stats("a", "b")) == len(Stats("c", "d")) {
+		t.Error("every repository has the same number of contributors")
+	}
+}
+
+func TestComputeCallsAnswer202First(t *testing.T) {
+	server := New(Options{ComputeCalls: 2})
+	for i, want := range []int{202, 202, 200, 200} {
+		if got := get(t, server, "/repos/a/b/stats/contributors").Code; got != want {
+			t.Errorf("call %d: status %d, want %d", i+1, got, want)
+		}
+	}
+	if got := get(t, server, "/repos/a/other/stats/contributors").Code; got != 202 {
+		t.Errorf("another repository's first call: %d, want 202", got)
+	}
+}
+
+func TestOwnersTriggerGitHubFailures(t *testing.T) {
+	server := New(Options{})
+	cases := []struct {
+		owner  string
+		status int
+		header string
+	}{
+		{"missing", 404, ""},
+		{"rate-limited", 403, "X-RateLimit-Remaining"},
+		{"too-many", 429, "Retry-After"},
+		{"computing", 202, ""},
+		{"broken", 500, ""},
+	}
+	for _, tc := range cases {
+		answer := get(t, server, "/repos/"+tc.owner+"/x/stats/contributors")
+		if answer.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.owner, answer.Code, tc.status)
+		}
+		if tc.header != "" && answer.Header().Get(tc.header) == "" {
+			t.Errorf("%s: no %s header", tc.owner, tc.header)
+		}
+	}
+	if got := server.Requests(); len(got) != len(cases) {
+		t.Errorf("recorded %d requests, want %d", len(got), len(cases))
+	}
+}
+
+func TestSlowOwnerGivesUpWithTheClient(t *testing.T) {
+	server := httptest.NewServer(New(Options{}))
+	defer server.Close()
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	if _, err := client.Get(server.URL + "/repos/slow/x/stats/contributors"); err == nil {
+		t.Fatal("the slow owner answered at once")
+	}
+}

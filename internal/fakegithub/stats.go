@@ -1,0 +1,93 @@
+package fakegithub
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+)
+
+// ContributorStats is one element of GitHub's stats/contributors answer.
+// Author is nil for a deleted account: GitHub sends "author": null.
+type ContributorStats struct {
+	Total  int          `json:"total"`
+	Weeks  []WeeklyStat `json:"weeks"`
+	Author *Author      `json:"author"`
+}
+
+// WeeklyStat is one week of activity: its start (Unix seconds), additions,
+// deletions and commits.
+type WeeklyStat struct {
+	W int64 `json:"w"`
+	A int   `json:"a"`
+	D int   `json:"d"`
+	C int   `json:"c"`
+}
+
+// Author is the subset of GitHub's user object that the API sends here.
+type Author struct {
+	Login     string `json:"login"`
+	ID        int64  `json:"id"`
+	NodeID    string `json:"node_id"`
+	AvatarURL string `json:"avatar_url"`
+	HTMLURL   string `json:"html_url"`
+	Type      string `json:"type"`
+	SiteAdmin bool   `json:"site_admin"`
+}
+
+// MaxContributors is the most contributors a repository gets; real GitHub
+// also sends at most the top 100.
+const MaxContributors = 100
+
+// weeks of history in every repository, starting on a Sunday as GitHub's do.
+const weeks = 12
+
+var firstWeek = time.Date(2026, time.January, 4, 0, 0, 0, 0, time.UTC)
+
+var names = []string{
+	"ada", "grace", "linus", "margaret", "ken", "barbara", "dennis", "frances",
+	"edsger", "radia", "donald", "sophie", "alan", "adele", "john", "hedy",
+}
+
+// Stats returns the synthetic statistics of a repository: between 1 and
+// MaxContributors contributors, one or two of them deleted accounts, the
+// same every time for the same owner and repository.
+func Stats(owner, repo string) []ContributorStats {
+	seed := hash(owner + "/" + repo)
+	people := 1 + int(seed%MaxContributors)
+	deleted := 1 + int(seed/MaxContributors%2)
+	stats := make([]ContributorStats, 0, people)
+	for i := range people {
+		login := fmt.Sprintf("%s-%d", names[i%len(names)], i)
+		var author *Author
+		if i >= deleted { // the first one or two are deleted accounts
+			id := int64(hash(login))
+			author = &Author{
+				Login:     login,
+				ID:        id,
+				NodeID:    fmt.Sprintf("MDQ6VXNlcj%d", id),
+				AvatarURL: fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", id),
+				HTMLURL:   "https://github.com/" + login,
+				Type:      "User",
+			}
+		}
+		contributor := ContributorStats{Author: author}
+		for week := range weeks {
+			commits := int(hash(fmt.Sprint(owner, "/", repo, "/", i, "/", week)) % 7)
+			contributor.Weeks = append(contributor.Weeks, WeeklyStat{
+				W: firstWeek.AddDate(0, 0, 7*week).Unix(),
+				A: commits * 13,
+				D: commits * 5,
+				C: commits,
+			})
+			contributor.Total += commits
+		}
+		stats = append(stats, contributor)
+	}
+	return stats
+}
+
+func hash(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
