@@ -1,0 +1,5 @@
+// Package jaeger builds, starts and queries the real Jaeger that the
+// tutorial's end-to-end tests, its runner and its terminal trace view use.
+// None of it is a lesson: the steps report to Jaeger through
+// jaeger-client-go and never import this package.
+package jaeger
