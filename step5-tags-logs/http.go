@@ -1,0 +1,46 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+// writeError answers {"error": message}: clients get JSON even when it fails.
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]string{"error": message})
+}
+
+// logRequests logs one line per request: method, path, status, duration,
+// and the link to the request's trace in the Jaeger UI.
+func logRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(recorder, r)
+		attrs := []any{"method", r.Method, "path", r.URL.Path,
+			"status", recorder.status, "duration", time.Since(start)}
+		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
+			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
+		}
+		logger.Info("request", attrs...)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the log line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}

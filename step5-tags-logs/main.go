@@ -1,0 +1,125 @@
+// Step 5: tags and logs on the spans tell which request is slow, and why.
+//
+// One program answers GET /git/{owner}/{repo} with the contributors of a
+// GitHub repository and their commit counts: it fetches GitHub's contributor
+// statistics (github.go), counts the commits (contributors.go) and serves
+// JSON (this file).
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/opentracing/opentracing-go"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tracer, closer, err := initTracer("gateway", logger)
+	if err != nil {
+		return err
+	}
+	defer closer.Close() // flush the last spans on the way out
+	opentracing.SetGlobalTracer(tracer)
+
+	app := &app{
+		github:        newGitHubClient(envOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		githubTimeout: 10 * time.Second,
+	}
+	server := &http.Server{
+		Addr:              net.JoinHostPort(os.Getenv("HOST"), envOr("PORT", "8000")),
+		Handler:           logRequests(logger, envOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.ListenAndServe() }()
+	logger.Info("listening", "addr", server.Addr)
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting new requests and let the ones in flight finish.
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// app holds what the handlers need.
+type app struct {
+	github        *github.Client
+	githubTimeout time.Duration // for the whole fetch, 202 retries included
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /git/{owner}/{repo}", traceRequest(a.getContributors))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route; try GET /git/{owner}/{repo}")
+	})
+	return mux
+}
+
+// contributorsResponse is what GET /git/{owner}/{repo} answers.
+type contributorsResponse struct {
+	Repo         string        `json:"repo"`
+	Contributors []contributor `json:"contributors"`
+}
+
+func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
+	owner, repo := r.PathValue("owner"), r.PathValue("repo")
+	// A tag describes the whole span: this request is about this repository.
+	opentracing.SpanFromContext(r.Context()).SetTag("repo", owner+"/"+repo)
+	if err := validateRepo(owner, repo); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), a.githubTimeout)
+	defer cancel()
+	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
+	if err != nil {
+		writeGitHubError(w, err)
+		return
+	}
+
+	writeJSON(w, http.StatusOK, contributorsResponse{
+		Repo:         owner + "/" + repo,
+		Contributors: countCommits(ctx, stats),
+	})
+}
+
+func envOr(name, fallback string) string {
+	if value := os.Getenv(name); value != "" {
+		return value
+	}
+	return fallback
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/uber/jaeger-client-go"
+)
+
+func init() {
+	// The stand-in answers 202 at once; no need to wait as long as for GitHub.
+	statsRetryDelays = []time.Duration{time.Millisecond, time.Millisecond}
+	badThings = false // only TestWildRequestsAreSlowTogether is about it
+}
+
+func startApp(t *testing.T, githubURL string) string {
+	app := &app{
+		github:        newGitHubClient(githubURL, contracttest.Token),
+		githubTimeout: time.Second,
+	}
+	server := httptest.NewServer(app.routes())
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+func TestContract(t *testing.T) {
+	contracttest.Run(t, startApp)
+}
+
+func TestRequestLogLine(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	handler := logRequests(logger, "http://jaeger.example:16686", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusTeapot, "short and stout")
+	}))
+
+	handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/git/a/b", nil))
+
+	line := logs.String()
+	for _, want := range []string{"method=GET", "path=/git/a/b", "status=418", "duration="} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q lacks %q", line, want)
+		}
+	}
+	if strings.Count(line, "\n") != 1 {
+		t.Errorf("want one log line per request, got %q", line)
+	}
+}
+
+// TestWildRequestsAreSlowTogether shows the mystery from the outside: a big
+// repository is slow, and a small one asked for at the same time is slow too.
+func TestWildRequestsAreSlowTogether(t *testing.T) {
+	badThings, reindexTime = true, 300*time.Millisecond
+	t.Cleanup(func() { badThings, reindexTime = false, 2*time.Second })
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	timeGet := func(path string) time.Duration {
+		start := time.Now()
+		if status, _, _ := contracttest.Get(t, base+path); status != http.StatusOK {
+			t.Errorf("GET %s = %d", path, status)
+		}
+		return time.Since(start)
+	}
+
+	if took := timeGet("/git/golang/go"); took >= reindexTime {
+		t.Errorf("a small repository alone took %v, want it fast", took)
+	}
+	if took := timeGet("/git/torvalds/linux"); took < reindexTime {
+		t.Errorf("a big repository took %v, want at least %v", took, reindexTime)
+	}
+
+	// Both at once: the small one starts just after the big one.
+	var wg sync.WaitGroup
+	var small time.Duration
+	wg.Go(func() { timeGet("/git/torvalds/linux") })
+	time.Sleep(50 * time.Millisecond)
+	wg.Go(func() { small = timeGet("/git/golang/go") })
+	wg.Wait()
+	if small < reindexTime/2 {
+		t.Errorf("a small repository next to a big one took %v, want it held up", small)
+	}
+}
+
+func TestBadThingsOff(t *testing.T) {
+	// The test binary runs with BAD_THINGS unset, but init switched it off.
+	if badThings {
+		t.Fatal("badThings is on in tests")
+	}
+	start := time.Now()
+	updateLoginIndex(context.Background(), fakegithub.MaxContributors)
+	if took := time.Since(start); took > 100*time.Millisecond {
+		t.Errorf("with BAD_THINGS=off a big repository took %v", took)
+	}
+}
+
+// TestChildSpans: step 4's lesson. The request's span has a child for each
+// function it spends its time in, parented through the context.
+func TestChildSpans(t *testing.T) {
+	tracer := tracetest.Install(t)
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	contracttest.Get(t, base+"/git/golang/go")
+	want := "GET /git/{owner}/{repo}\n  fetchContributorStats\n  countCommits\n"
+	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
+		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A failed fetch has nothing to count.
+	tracer.Reset()
+	contracttest.Get(t, base+"/git/missing/repo")
+	want = "GET /git/{owner}/{repo}\n  fetchContributorStats\n"
+	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
+		t.Errorf("spans of a failed request:\n%s\nwant:\n%s", got, want)
+	}
+
+	// All in one trace.
+	root := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}")
+	fetch := tracetest.Find(t, tracer, "fetchContributorStats")
+	if fetch.SpanContext.TraceID != root.SpanContext.TraceID || fetch.ParentID != root.SpanContext.SpanID {
+		t.Errorf("fetch span is not the request span's child")
+	}
+}
+
+// TestTraceIDHeaderAndLogLink: the client gets the trace ID, and the log
+// line links to the trace in the Jaeger UI.
+func TestTraceIDHeaderAndLogLink(t *testing.T) {
+	reporter := jaeger.NewInMemoryReporter()
+	tracer, closer := jaeger.NewTracer("gateway", jaeger.NewConstSampler(true), reporter,
+		jaeger.TracerOptions.Gen128Bit(true))
+	defer closer.Close()
+	opentracing.SetGlobalTracer(tracer)
+	t.Cleanup(func() { opentracing.SetGlobalTracer(opentracing.NoopTracer{}) })
+
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	app := &app{github: newGitHubClient(github.URL+"/", ""), githubTimeout: time.Second}
+	var logs bytes.Buffer
+	handler := logRequests(slog.New(slog.NewTextHandler(&logs, nil)), "http://localhost:16686", app.routes())
+
+	recorder := httptest.NewRecorder()
+	handler.ServeHTTP(recorder, httptest.NewRequest("GET", "/git/golang/go", nil))
+
+	traceID := recorder.Header().Get("X-Trace-Id")
+	spans := reporter.GetSpans()
+	if len(spans) != 3 {
+		t.Fatalf("reported %d spans, want 3", len(spans))
+	}
+	if want := spans[2].Context().(jaeger.SpanContext).TraceID().String(); traceID != want || len(traceID) != 32 {
+		t.Errorf("X-Trace-Id = %q, want the 128-bit trace ID %q", traceID, want)
+	}
+	if want := "trace=http://localhost:16686/trace/" + traceID; !strings.Contains(logs.String(), want) {
+		t.Errorf("log %q lacks %q", logs.String(), want)
+	}
+}
+
+// TestMalformedTraceHeader: a client's broken uber-trace-id header must not
+// break the request; the request starts a trace of its own.
+func TestMalformedTraceHeader(t *testing.T) {
+	tracer := tracetest.Install(t)
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	req, _ := http.NewRequest("GET", base+"/git/golang/go", nil)
+	req.Header.Set("Uber-Trace-Id", "not:a:trace:id")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	if span := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"); span.ParentID != 0 {
+		t.Errorf("the request span has parent %d, want a new trace", span.ParentID)
+	}
+}
+
+// TestTagsAndLogs: step 5's lesson. Tags describe a whole span (which
+// repository, which URL, which status); logs say what happened when (a 202
+// retry, the number of contributors once counted, an upstream error).
+func TestTagsAndLogs(t *testing.T) {
+	tracer := tracetest.Install(t)
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{ComputeCalls: 2}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	contracttest.Get(t, base+"/git/golang/go")
+
+	request := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}")
+	wantTags(t, request, map[string]any{
+		"repo": "golang/go", "span.kind": ext.SpanKindRPCServerEnum,
+		"http.method": "GET", "http.url": "/git/golang/go", "http.status_code": uint16(200),
+	})
+	fetch := tracetest.Find(t, tracer, "fetchContributorStats")
+	wantTags(t, fetch, map[string]any{
+		"span.kind": ext.SpanKindRPCClientEnum, "http.method": "GET",
+		"http.url": github.URL + "/repos/golang/go/stats/contributors", "http.status_code": uint16(200),
+	})
+	if _, ok := request.Tags()["error"]; ok {
+		t.Error("a successful request is tagged error")
+	}
+	wantLogs(t, fetch, []string{
+		"event=statistics not ready (202), retrying attempt=1 retry_in=1ms",
+		"event=statistics not ready (202), retrying attempt=2 retry_in=1ms",
+	})
+	count := tracetest.Find(t, tracer, "countCommits")
+	wantLogs(t, count, []string{fmt.Sprintf("contributors=%d", len(contracttest.Expected("golang", "go")))})
+}
+
+func TestFailingUpstreamIsAnError(t *testing.T) {
+	tracer := tracetest.Install(t)
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	contracttest.Get(t, base+"/git/broken/repo")
+
+	request := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}")
+	wantTags(t, request, map[string]any{"error": true, "http.status_code": uint16(502), "repo": "broken/repo"})
+	fetch := tracetest.Find(t, tracer, "fetchContributorStats")
+	wantTags(t, fetch, map[string]any{"error": true, "http.status_code": uint16(500)})
+	logs := fetch.Logs()
+	if len(logs) != 1 || logs[0].Fields[0].Key != "error.object" || !strings.Contains(logs[0].Fields[0].ValueString, "500") {
+		t.Errorf("fetch logs = %+v, want the upstream error", logs)
+	}
+}
+
+// TestWildLogsSolveTheMystery: with the misbehaviour on, the logs of
+// countCommits show the lock and the rebuild that make requests slow.
+func TestWildLogsSolveTheMystery(t *testing.T) {
+	badThings, reindexTime = true, 10*time.Millisecond
+	t.Cleanup(func() { badThings, reindexTime = false, 2*time.Second })
+	tracer := tracetest.Install(t)
+	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
+	defer github.Close()
+	base := startApp(t, github.URL+"/")
+
+	contracttest.Get(t, base+"/git/torvalds/linux")
+
+	wantLogs(t, tracetest.Find(t, tracer, "countCommits"), []string{
+		"event=waiting for the login index lock",
+		"event=login index locked",
+		fmt.Sprintf("event=rebuilding the login index contributors=%d", len(fakegithub.Stats("torvalds", "linux"))),
+		fmt.Sprintf("contributors=%d", len(contracttest.Expected("torvalds", "linux"))),
+	})
+}
+
+func wantTags(t *testing.T, span *mocktracer.MockSpan, want map[string]any) {
+	t.Helper()
+	for key, value := range want {
+		if got := span.Tag(key); got != value {
+			t.Errorf("span %q: tag %s = %v (%T), want %v (%T)", span.OperationName, key, got, got, value, value)
+		}
+	}
+}
+
+// wantLogs compares a span's logs, each drawn as "key=value key=value".
+func wantLogs(t *testing.T, span *mocktracer.MockSpan, want []string) {
+	t.Helper()
+	var got []string
+	for _, record := range span.Logs() {
+		var fields []string
+		for _, f := range record.Fields {
+			fields = append(fields, f.Key+"="+f.ValueString)
+		}
+		got = append(got, strings.Join(fields, " "))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("span %q logs:\n%s\nwant:\n%s", span.OperationName, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
