@@ -1,0 +1,40 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
+)
+
+// countCommits turns GitHub's weekly statistics into one commit count per
+// contributor, most commits first.
+//
+// A deleted account comes back as "author": null. GitHub's own pages show
+// such commits under "ghost", and so do we (the talk's demo crashed here).
+func countCommits(stats []*github.ContributorStats) []queue.Contributor {
+	updateLoginIndex(len(stats))
+
+	commits := map[string]int{}
+	for _, s := range stats {
+		login := s.GetAuthor().GetLogin()
+		if login == "" {
+			login = "ghost"
+		}
+		for _, week := range s.Weeks {
+			commits[login] += week.GetCommits()
+		}
+	}
+
+	contributors := make([]queue.Contributor, 0, len(commits))
+	for login, n := range commits {
+		contributors = append(contributors, queue.Contributor{Login: login, Commits: n})
+	}
+	sort.Slice(contributors, func(i, j int) bool {
+		if contributors[i].Commits != contributors[j].Commits {
+			return contributors[i].Commits > contributors[j].Commits
+		}
+		return contributors[i].Login < contributors[j].Login
+	})
+	return contributors
+}
