@@ -1,0 +1,154 @@
+// Package topology describes what each step runs and how its parts are
+// wired: the programs, their ports and their environment. The native runner
+// (make run) starts exactly this, and a test holds docker-compose.yml to it,
+// so the two ways of running a step cannot drift apart.
+package topology
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// The parts every step may use besides its own programs. Env values name
+// them in braces, "{redis}", and a runner puts in the address it gives them:
+// "127.0.0.1:6379" natively, "redis:6379" in docker compose.
+const (
+	Redis           = "redis"            // host:port of redis-server
+	JaegerCollector = "jaeger-collector" // host:port of Jaeger's thrift HTTP collector
+	GitHub          = "github"           // host:port of the stand-in GitHub
+)
+
+// Program is one program of a step.
+type Program struct {
+	// Service is its name in docker-compose.yml, and the name by which
+	// other programs' Env refer to it: "step3", "step7-gateway".
+	Service string
+	// Package is the Go package to build, from the repository's root.
+	Package string
+	// Port is what it listens on (its PORT).
+	Port int
+	// Public programs are the ones a learner calls (published in compose).
+	Public bool
+	// Env is its environment, with "{name}" for the address of a part or
+	// of another program of the step. GITHUB_TOKEN is passed through from
+	// the learner's environment and is not listed.
+	Env map[string]string
+}
+
+// Step is one lesson.
+type Step struct {
+	Number   int
+	Dir      string // "step3-adding-jaeger"
+	Programs []Program
+}
+
+// NeedsRedis reports whether any program of the step talks to Redis.
+func (s Step) NeedsRedis() bool { return s.uses(Redis) }
+
+// NeedsJaeger reports whether any program of the step reports spans.
+func (s Step) NeedsJaeger() bool { return s.uses(JaegerCollector) }
+
+func (s Step) uses(part string) bool {
+	for _, p := range s.Programs {
+		for _, value := range p.Env {
+			if strings.Contains(value, "{"+part+"}") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Profile is the step's docker compose profile: "step3".
+func (s Step) Profile() string { return fmt.Sprintf("step%d", s.Number) }
+
+var monoliths = []string{
+	"step1-monolith", "step2-monolith-wild", "step3-adding-jaeger",
+	"step4-multiple-spans", "step5-tags-logs",
+}
+
+// Steps returns every step, in order.
+func Steps() []Step {
+	var steps []Step
+	for i, dir := range monoliths {
+		n := i + 1
+		env := map[string]string{
+			"PORT":           "8000",
+			"GITHUB_API_URL": "http://{github}/",
+		}
+		if n >= 3 {
+			env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"
+		}
+		steps = append(steps, Step{Number: n, Dir: dir, Programs: []Program{{
+			Service: fmt.Sprintf("step%d", n), Package: "./" + dir,
+			Port: 8000, Public: true, Env: env,
+		}}})
+	}
+	for n, dir := range map[int]string{6: "step6-distributed-single-span", 7: "step7-distributed-multi-span"} {
+		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
+		jaeger := func(env map[string]string, traced bool) map[string]string {
+			if traced {
+				env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"
+			}
+			return env
+		}
+		steps = append(steps, Step{Number: n, Dir: dir, Programs: []Program{
+			{Service: name("gateway"), Package: "./" + dir + "/gateway", Port: 8000, Public: true,
+				Env: jaeger(map[string]string{
+					"PORT":             "8000",
+					"CONTRIBUTORS_URL": "http://{" + name("contributors") + "}",
+					"REDIS_ADDR":       "{redis}",
+				}, true)},
+			{Service: name("contributors"), Package: "./" + dir + "/contributors", Port: 8001,
+				Env: jaeger(map[string]string{
+					"PORT":           "8001",
+					"GITHUB_API_URL": "http://{github}/",
+				}, n == 7)},
+			{Service: name("cleaner"), Package: "./" + dir + "/cleaner", Port: 8002,
+				Env: jaeger(map[string]string{
+					"PORT":       "8002",
+					"REDIS_ADDR": "{redis}",
+				}, n == 7)},
+		}})
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].Number < steps[j].Number })
+	return steps
+}
+
+// Find returns step n.
+func Find(n int) (Step, error) {
+	for _, s := range Steps() {
+		if s.Number == n {
+			return s, nil
+		}
+	}
+	var names []string
+	for _, s := range Steps() {
+		names = append(names, fmt.Sprintf("%d (%s)", s.Number, s.Dir))
+	}
+	return Step{}, fmt.Errorf("no step %d; the steps are %s", n, strings.Join(names, ", "))
+}
+
+var reference = regexp.MustCompile(`\{([a-z0-9-]+)\}`)
+
+// Resolve puts addresses into env: address(name) gives "host:port" for a
+// part or a program of the step. It fails on a name it does not know.
+func Resolve(env map[string]string, address func(name string) (string, bool)) (map[string]string, error) {
+	resolved := map[string]string{}
+	var missing []string
+	for key, value := range env {
+		resolved[key] = reference.ReplaceAllStringFunc(value, func(ref string) string {
+			addr, ok := address(ref[1 : len(ref)-1])
+			if !ok {
+				missing = append(missing, ref)
+			}
+			return addr
+		})
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("no address for %s", strings.Join(missing, ", "))
+	}
+	return resolved, nil
+}

@@ -1,0 +1,62 @@
+package topology
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestEveryStepIsWiredToWhatExists(t *testing.T) {
+	steps := Steps()
+	if len(steps) != 7 {
+		t.Fatalf("%d steps, want 7", len(steps))
+	}
+	for i, step := range steps {
+		if step.Number != i+1 {
+			t.Errorf("step %d is number %d", i+1, step.Number)
+		}
+		services := map[string]string{}
+		for _, p := range step.Programs {
+			services[p.Service] = "127.0.0.1:1"
+			if _, err := os.Stat(filepath.Join("..", "..", p.Package, "main.go")); err != nil {
+				t.Errorf("step %d: program %s: %v", step.Number, p.Service, err)
+			}
+		}
+		for _, p := range step.Programs {
+			_, err := Resolve(p.Env, func(name string) (string, bool) {
+				if name == Redis || name == JaegerCollector || name == GitHub {
+					return "127.0.0.1:1", true
+				}
+				addr, ok := services[name]
+				return addr, ok
+			})
+			if err != nil {
+				t.Errorf("step %d: %s: %v", step.Number, p.Service, err)
+			}
+		}
+		if got, want := step.NeedsJaeger(), step.Number >= 3; got != want {
+			t.Errorf("step %d: NeedsJaeger = %v, want %v", step.Number, got, want)
+		}
+		if got, want := step.NeedsRedis(), step.Number >= 6; got != want {
+			t.Errorf("step %d: NeedsRedis = %v, want %v", step.Number, got, want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	env, err := Resolve(map[string]string{"URL": "http://{a}/x", "PLAIN": "8000"}, func(name string) (string, bool) {
+		return "host:1", name == "a"
+	})
+	if err != nil || env["URL"] != "http://host:1/x" || env["PLAIN"] != "8000" {
+		t.Errorf("Resolve = %v, %v", env, err)
+	}
+	if _, err := Resolve(map[string]string{"X": "{nobody}"}, func(string) (string, bool) { return "", false }); err == nil {
+		t.Error("an unknown name resolved")
+	}
+}
+
+func TestFindUnknownStepListsTheSteps(t *testing.T) {
+	if _, err := Find(9); err == nil || len(err.Error()) < 40 {
+		t.Errorf("Find(9) error = %v, want one listing the steps", err)
+	}
+}
