@@ -1,0 +1,109 @@
+// Package e2e is the harness of the steps' end-to-end tests: it builds a
+// step's programs, runs them as real processes against a real Jaeger, a
+// real Redis and the stand-in GitHub, and cleans all of it up.
+//
+// A test package that uses it must run its tests through Main:
+//
+//	func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+//
+// The helpers take a testing.TB and fail the test with a message that says
+// what to do, rather than return errors.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// state is what the test binary shares between its tests and Main cleans up.
+var state struct {
+	mu      sync.Mutex
+	dir     string            // built binaries; "" until Main runs
+	running map[*run]struct{} // started and not yet exited
+}
+
+// Main runs the tests, then stops whatever the package started and is still
+// running: the shared Jaeger, and any process a test's cleanup did not get
+// to. It also does so when the test binary is interrupted (Ctrl-C), so that
+// no Jaeger or program is left holding ports.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "tutorial-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	state.mu.Lock()
+	state.dir = dir
+	state.mu.Unlock()
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "e2e: %v: stopping what the tests started\n", sig)
+		cleanUp(false)
+		os.Exit(1)
+	}()
+
+	code := m.Run()
+	signal.Stop(signals)
+	cleanUp(code != 0)
+	return code
+}
+
+func cleanUp(failed bool) {
+	state.mu.Lock()
+	runs := make([]*run, 0, len(state.running))
+	for r := range state.running {
+		runs = append(runs, r)
+	}
+	dir := state.dir
+	state.mu.Unlock()
+
+	for _, r := range runs {
+		r.kill()
+	}
+	stopJaeger(failed)
+	os.RemoveAll(dir)
+}
+
+// binDir returns the directory for built binaries, or fails t if Main is
+// not in charge (then nothing would clean up after the test).
+func binDir(t testing.TB) string {
+	t.Helper()
+	state.mu.Lock()
+	defer state.mu.Unlock()
+	if state.dir == "" {
+		t.Fatal("e2e: add `func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }` to the test package")
+	}
+	return state.dir
+}
+
+func track(r *run) {
+	state.mu.Lock()
+	defer state.mu.Unlock()
+	if state.running == nil {
+		state.running = map[*run]struct{}{}
+	}
+	state.running[r] = struct{}{}
+}
+
+func untrack(r *run) {
+	state.mu.Lock()
+	defer state.mu.Unlock()
+	delete(state.running, r)
+}
+
+// lastLines returns at most n final lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,242 @@
+package jaeger
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// jaegerModule is the module tools/go.mod pins; its cmd/jaeger is Jaeger v2.
+const jaegerModule = "github.com/jaegertracing/jaeger"
+
+// progressInterval is how often a long wait reports that it is still alive.
+const progressInterval = 20 * time.Second
+
+// Binary returns the path of a Jaeger built from the version tools/go.mod
+// pins, building it first if no earlier run has.
+//
+// There is no download: the tutorial must work where only the Go module
+// proxy is reachable, so Jaeger is built from source, once per machine. The
+// binary lives in the user's cache directory, outside the clone, so a fresh
+// clone reuses it. The first build takes about 10 minutes on 2 cores; it
+// reports progress to progress (nil for none) at least every 20 seconds.
+func Binary(ctx context.Context, progress io.Writer) (string, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	root, err := findRoot(wd)
+	if err != nil {
+		return "", err
+	}
+	version, err := jaegerVersion(filepath.Join(root, "tools", "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	path, err := binaryPath(version)
+	if err != nil {
+		return "", err
+	}
+	if exists(path) {
+		return path, nil
+	}
+
+	// Several test binaries (one per package) may ask at the same moment;
+	// only one of them builds, the others wait for it.
+	unlock, err := lockDir(ctx, filepath.Dir(path), progress)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if exists(path) {
+		return path, nil
+	}
+	if err := build(ctx, filepath.Join(root, "tools"), version, path, progress); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// findRoot walks up from dir to the tutorial's root: the directory holding
+// tools/go.mod. Tests run in their package's directory, commands at the root.
+func findRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		if exists(filepath.Join(d, "tools", "go.mod")) {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no tools/go.mod in %s or above: run from inside the tutorial's clone", dir)
+		}
+		d = parent
+	}
+}
+
+// jaegerVersion reads the version of the Jaeger module that goModPath
+// requires, in either the one-line or the block form of require.
+func jaegerVersion(goModPath string) (string, error) {
+	data, err := os.ReadFile(goModPath)
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(data)) {
+		line, _, _ = strings.Cut(line, "//")
+		fields := strings.Fields(line)
+		if len(fields) > 0 && fields[0] == "require" {
+			fields = fields[1:]
+		}
+		if len(fields) == 2 && fields[0] == jaegerModule {
+			return fields[1], nil
+		}
+	}
+	return "", fmt.Errorf("%s does not require %s", goModPath, jaegerModule)
+}
+
+// binaryPath is where the Jaeger of version lives:
+// $TUTORIAL_CACHE_DIR, or the user's cache directory/tracing-tutorial, then
+// jaeger-<version>/jaeger.
+func binaryPath(version string) (string, error) {
+	cache := os.Getenv("TUTORIAL_CACHE_DIR")
+	if cache == "" {
+		userCache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache directory for Jaeger (set TUTORIAL_CACHE_DIR): %w", err)
+		}
+		cache = filepath.Join(userCache, "tracing-tutorial")
+	}
+	return filepath.Join(cache, "jaeger-"+version, "jaeger"), nil
+}
+
+// lockDir takes an exclusive lock on dir/.lock, across processes. It polls
+// rather than blocks so that ctx can cancel the wait and the wait can report
+// progress.
+func lockDir(ctx context.Context, dir string, progress io.Writer) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lockPath := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	lastReport := start
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			// Closing the file releases the lock, and so does the
+			// process dying: a crashed build never blocks the next one.
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", lockPath, err)
+		}
+		if lastReport == start || time.Since(lastReport) >= progressInterval {
+			fmt.Fprintf(progress, "jaeger: another process is building Jaeger; waiting for it (%s so far, lock %s)\n",
+				time.Since(start).Round(time.Second), lockPath)
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for another process to build Jaeger: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// build runs go build in the tools module and moves the result to path only
+// once it is complete, so a half-written binary is never found.
+func build(ctx context.Context, toolsDir, version, path string, progress io.Writer) error {
+	fmt.Fprintf(progress, "jaeger: building Jaeger %s from source: first run only, about 10 minutes on 2 cores; cached at %s\n", version, path)
+	tmp := path + ".tmp"
+	cmd := exec.CommandContext(ctx, "go", "build", "-v", "-o", tmp, jaegerModule+"/cmd/jaeger")
+	cmd.Dir = toolsDir
+	// go build -v names each package on stderr as it compiles it, which
+	// makes a progress count.
+	output := &lineCounter{tail: newTail(8 << 10)}
+	cmd.Stdout = output
+	cmd.Stderr = output
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("building Jaeger: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ticker := time.NewTicker(progressInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			fmt.Fprintf(progress, "jaeger: still building Jaeger (%s, %d packages so far)\n",
+				time.Since(start).Round(time.Second), output.Lines())
+		case err := <-done:
+			if err != nil {
+				os.Remove(tmp)
+				return fmt.Errorf("building Jaeger %s in %s: %w\n%s", version, toolsDir, err, output.tail.String())
+			}
+			if err := os.Rename(tmp, path); err != nil {
+				return fmt.Errorf("installing Jaeger: %w", err)
+			}
+			fmt.Fprintf(progress, "jaeger: built Jaeger %s in %s (%d packages)\n",
+				version, time.Since(start).Round(time.Second), output.Lines())
+			return nil
+		}
+	}
+}
+
+// lineCounter counts the lines written to it and keeps their tail.
+type lineCounter struct {
+	mu    sync.Mutex
+	lines int
+	tail  *tail
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines += strings.Count(string(p), "\n")
+	return c.tail.Write(p)
+}
+
+func (c *lineCounter) Lines() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lines
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// lastLines returns at most n final lines of s.
+func lastLines(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

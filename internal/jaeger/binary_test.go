@@ -1,0 +1,147 @@
+package jaeger
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestJaegerVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, gomod, want string
+	}{
+		{"block", "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0 // indirect\n\tgithub.com/jaegertracing/jaeger v1.76.0 // indirect\n\tgithub.com/jaegertracing/jaeger-idl v0.6.0 // indirect\n)\n", "v1.76.0"},
+		{"one line", "module m\n\nrequire github.com/jaegertracing/jaeger v1.2.3\n", "v1.2.3"},
+		{"pseudo-version", "require github.com/jaegertracing/jaeger v1.77.1-0.20250101000000-abcdefabcdef\n", "v1.77.1-0.20250101000000-abcdefabcdef"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "go.mod")
+			writeFile(t, path, tc.gomod)
+			got, err := jaegerVersion(path)
+			if err != nil || got != tc.want {
+				t.Errorf("jaegerVersion = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+
+	path := filepath.Join(t.TempDir(), "go.mod")
+	writeFile(t, path, "module m\n\nrequire github.com/jaegertracing/jaeger-idl v0.6.0\n")
+	if got, err := jaegerVersion(path); err == nil {
+		t.Errorf("jaegerVersion without jaeger = %q, want an error", got)
+	}
+}
+
+// The real tools/go.mod must be readable, or every e2e test fails.
+func TestJaegerVersionOfTools(t *testing.T) {
+	root, err := findRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jaegerVersion(filepath.Join(root, "tools", "go.mod")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindRoot(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "tools", "go.mod"), "module tools\n")
+	deep := filepath.Join(root, "step3", "gateway")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{root, deep, filepath.Join(root, "tools")} {
+		if got, err := findRoot(dir); err != nil || got != root {
+			t.Errorf("findRoot(%s) = %q, %v; want %q", dir, got, err, root)
+		}
+	}
+	if got, err := findRoot(t.TempDir()); err == nil {
+		t.Errorf("findRoot outside the tutorial = %q, want an error", got)
+	}
+}
+
+func TestBinaryPath(t *testing.T) {
+	t.Run("TUTORIAL_CACHE_DIR", func(t *testing.T) {
+		t.Setenv("TUTORIAL_CACHE_DIR", "/cache")
+		got, err := binaryPath("v1.76.0")
+		if want := "/cache/jaeger-v1.76.0/jaeger"; err != nil || got != want {
+			t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
+		}
+	})
+	t.Run("user cache", func(t *testing.T) {
+		t.Setenv("TUTORIAL_CACHE_DIR", "")
+		t.Setenv("XDG_CACHE_HOME", "/xdg")
+		t.Setenv("HOME", "/home/learner") // where macOS looks
+		userCache, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := binaryPath("v1.76.0")
+		if want := filepath.Join(userCache, "tracing-tutorial", "jaeger-v1.76.0", "jaeger"); err != nil || got != want {
+			t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
+		}
+	})
+}
+
+func TestLockDirWaitsAndSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+
+	// A second locker (as if another test binary) waits, says so, and
+	// gives up when its context ends.
+	var progress strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := lockDir(ctx, dir, &progress); err == nil {
+		t.Fatal("second lock acquired while the first is held")
+	}
+	if !strings.Contains(progress.String(), "another process is building Jaeger") {
+		t.Errorf("no progress while waiting, got %q", progress.String())
+	}
+
+	unlock()
+	unlock2, err := lockDir(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
+func TestBuildFailureShowsGoOutput(t *testing.T) {
+	// Never fetch: the build must fail at once.
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOFLAGS", "-mod=readonly")
+	tools := t.TempDir()
+	writeFile(t, filepath.Join(tools, "go.mod"), "module tools\n\ngo 1.26\n")
+	path := filepath.Join(t.TempDir(), "jaeger")
+	var progress strings.Builder
+	err := build(t.Context(), tools, "v0.0.0", path, &progress)
+	if err == nil {
+		t.Fatal("build without the Jaeger module succeeded")
+	}
+	if !strings.Contains(err.Error(), "github.com/jaegertracing/jaeger/cmd/jaeger") {
+		t.Errorf("error lacks go's output: %v", err)
+	}
+	if !strings.HasPrefix(progress.String(), "jaeger: building Jaeger v0.0.0 from source: first run only") {
+		t.Errorf("progress = %q", progress.String())
+	}
+	if exists(path) || exists(path+".tmp") {
+		t.Error("failed build left a binary behind")
+	}
+}

@@ -1,0 +1,51 @@
+package jaeger
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestConfigBindsLoopbackOnly(t *testing.T) {
+	p, err := pickPorts(Options{QueryPort: 16686})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := p.config()
+
+	endpoints := regexp.MustCompile(`(?m)^\s*endpoint:(.*)$`).FindAllStringSubmatch(config, -1)
+	for _, m := range endpoints {
+		value := strings.TrimSpace(m[1])
+		host, port, _ := strings.Cut(value, ":")
+		if n, err := strconv.Atoi(port); host != "127.0.0.1" || err != nil || n <= 0 {
+			t.Errorf("endpoint %q, want 127.0.0.1:<port>", value)
+		}
+	}
+	// Every listener but Prometheus's, which has host and port.
+	if len(endpoints) != 15 {
+		t.Errorf("%d endpoints, want 15:\n%s", len(endpoints), config)
+	}
+	if want := "host: 127.0.0.1\n                port: " + strconv.Itoa(p.Metrics) + "\n"; !strings.Contains(config, want) {
+		t.Errorf("Prometheus not on 127.0.0.1:%d:\n%s", p.Metrics, config)
+	}
+	if !strings.Contains(config, "endpoint: 127.0.0.1:16686\n") {
+		t.Errorf("QueryPort 16686 not used:\n%s", config)
+	}
+	if strings.Contains(config, "<no value>") {
+		t.Errorf("unrendered template:\n%s", config)
+	}
+
+	tcp := []int{p.Query, p.QueryGRPC, p.SamplingHTTP, p.SamplingGRPC, p.Health, p.HealthGRPC,
+		p.Expvar, p.ZPages, p.Metrics, p.OTLPGRPC, p.OTLPHTTP, p.JaegerGRPC, p.ThriftHTTP, p.Zipkin}
+	udp := []int{p.ThriftCompact, p.ThriftBinary}
+	for _, ports := range [][]int{tcp, udp} {
+		seen := map[int]bool{}
+		for _, port := range ports {
+			if port == 0 || seen[port] {
+				t.Errorf("port %d zero or used twice: %+v", port, p)
+			}
+			seen[port] = true
+		}
+	}
+}

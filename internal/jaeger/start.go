@@ -1,0 +1,224 @@
+package jaeger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options choose the ports the tutorial's programs talk to. 0 means any
+// free port on 127.0.0.1, which is what tests want.
+type Options struct {
+	QueryPort     int // UI and query API (Jaeger's default 16686)
+	CollectorPort int // jaeger.thrift over HTTP, where JAEGER_ENDPOINT points (14268)
+	AgentPort     int // jaeger.thrift compact over UDP, the "agent" (6831)
+	// LogFile receives Jaeger's log as it is written. The last part of it
+	// is also kept for errors and Instance.Log.
+	LogFile io.Writer
+}
+
+// Instance is a running Jaeger.
+type Instance struct {
+	QueryURL          string // http://127.0.0.1:P
+	CollectorEndpoint string // http://127.0.0.1:P/api/traces, a JAEGER_ENDPOINT
+	AgentHostPort     string // 127.0.0.1:P, JAEGER_AGENT_HOST and JAEGER_AGENT_PORT
+	HealthURL         string // healthcheckv2's status page: 200 when every component is up
+
+	cmd     *exec.Cmd
+	dir     string        // holds the generated configuration
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // the process's exit, once exited is closed
+	log     *tail
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+const (
+	readyTimeout = 30 * time.Second
+	pollInterval = 50 * time.Millisecond
+	stopTimeout  = 5 * time.Second
+	logTailBytes = 64 << 10
+)
+
+// Start runs the Jaeger binary with memory storage on loopback ports and
+// returns once it is ready to receive spans and answer queries. ctx bounds
+// the start only: the process runs until Stop.
+func Start(ctx context.Context, binary string, opts Options) (*Instance, error) {
+	for attempt := 1; ; attempt++ {
+		inst, err := start(ctx, binary, opts)
+		// A port picked as free can be taken by another process before
+		// Jaeger binds it; fresh ports fix that.
+		if err != nil && attempt < 3 && pickedPortTaken(err, opts) {
+			continue
+		}
+		return inst, err
+	}
+}
+
+// pickedPortTaken reports whether err (with Jaeger's log) says a port was
+// in use, and not one that opts chose.
+func pickedPortTaken(err error, opts Options) bool {
+	msg := err.Error()
+	if !strings.Contains(msg, "address already in use") {
+		return false
+	}
+	for _, port := range []int{opts.QueryPort, opts.CollectorPort, opts.AgentPort} {
+		if port != 0 && strings.Contains(msg, ":"+strconv.Itoa(port)+": bind:") {
+			return false
+		}
+	}
+	return true
+}
+
+func start(ctx context.Context, binary string, opts Options) (*Instance, error) {
+	p, err := pickPorts(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "jaeger-")
+	if err != nil {
+		return nil, err
+	}
+	configPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(configPath, []byte(p.config()), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+
+	inst := &Instance{
+		QueryURL:          "http://127.0.0.1:" + strconv.Itoa(p.Query),
+		CollectorEndpoint: "http://127.0.0.1:" + strconv.Itoa(p.ThriftHTTP) + "/api/traces",
+		AgentHostPort:     "127.0.0.1:" + strconv.Itoa(p.ThriftCompact),
+		HealthURL:         "http://127.0.0.1:" + strconv.Itoa(p.Health) + "/status",
+		dir:               dir,
+		exited:            make(chan struct{}),
+		log:               newTail(logTailBytes),
+	}
+	var logw io.Writer = inst.log
+	if opts.LogFile != nil {
+		logw = io.MultiWriter(inst.log, opts.LogFile)
+	}
+	inst.cmd = exec.Command(binary, "--config", "file:"+configPath)
+	inst.cmd.Stdout = logw
+	inst.cmd.Stderr = logw
+	inst.cmd.SysProcAttr = sysProcAttr()
+	if err := inst.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting Jaeger: %w", err)
+	}
+	go func() {
+		inst.waitErr = inst.cmd.Wait()
+		close(inst.exited)
+	}()
+
+	if err := inst.waitReady(ctx); err != nil {
+		inst.Stop()
+		return nil, fmt.Errorf("%w\nJaeger's log ends:\n%s", err, lastLines(inst.Log(), 30))
+	}
+	return inst, nil
+}
+
+// waitReady polls until Jaeger's health check passes and its query API
+// answers: the health check alone turns green before the query server
+// serves.
+func (i *Instance) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	var last error
+	for {
+		last = ok(ctx, client, i.HealthURL)
+		if last == nil {
+			last = ok(ctx, client, i.QueryURL+"/api/services")
+			if last == nil {
+				return nil
+			}
+		}
+		select {
+		case <-i.exited:
+			return fmt.Errorf("Jaeger exited while starting: %v", i.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("Jaeger not ready after %s: %w (%v)", readyTimeout, last, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// ok returns nil if a GET of url answers 200 OK.
+func ok(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// Client returns a client of this Jaeger's query API.
+func (i *Instance) Client() *Client {
+	return &Client{QueryURL: i.QueryURL}
+}
+
+// Log returns the last part of Jaeger's log (up to 64 KiB).
+func (i *Instance) Log() string {
+	return i.log.String()
+}
+
+// Stop stops Jaeger: SIGTERM, then SIGKILL if it has not exited after 5
+// seconds. It signals the whole process group, so nothing Jaeger started
+// survives it. Calling it again returns the first call's result.
+func (i *Instance) Stop() error {
+	i.stopOnce.Do(func() {
+		defer os.RemoveAll(i.dir)
+		select {
+		case <-i.exited:
+			if i.waitErr != nil {
+				i.stopErr = fmt.Errorf("Jaeger had already exited: %w", i.waitErr)
+			}
+			return
+		default:
+		}
+		pgid := -i.cmd.Process.Pid
+		syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-i.exited:
+			if i.waitErr != nil && !isSignal(i.waitErr, syscall.SIGTERM) {
+				i.stopErr = fmt.Errorf("Jaeger exited with %w", i.waitErr)
+			}
+		case <-time.After(stopTimeout):
+			syscall.Kill(pgid, syscall.SIGKILL)
+			<-i.exited
+			i.stopErr = fmt.Errorf("Jaeger did not exit within %s of SIGTERM; killed it", stopTimeout)
+		}
+	})
+	return i.stopErr
+}
+
+// isSignal reports whether err is the exit of a process killed by sig.
+func isSignal(err error, sig syscall.Signal) bool {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return false
+	}
+	status, ok := exit.Sys().(syscall.WaitStatus)
+	return ok && status.Signaled() && status.Signal() == sig
+}
