@@ -2,7 +2,7 @@
 #   make run    run step 1 against the stand-in GitHub
 #   make test   run every test (what CI runs)
 
-.PHONY: run test
+.PHONY: run test deps
 
 run:
 	@mkdir -p bin
@@ -12,7 +12,12 @@ run:
 	  bin/fakegithub -addr 127.0.0.1:9090 & \
 	  GITHUB_API_URL=http://127.0.0.1:9090/ HOST=127.0.0.1 bin/step1-monolith
 
-test:
+# What the tests and the runner need: redis-server, and Jaeger built once.
+deps:
+	@scripts/install-redis
+	@go run ./cmd/buildjaeger >/dev/null
+
+test: deps
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	go test ./...
+	go test -timeout 15m ./...
