@@ -1,0 +1,140 @@
+package main
+
+// End-to-end: the real program, built from this directory, reports to a
+// real Jaeger, and the trace is read back from Jaeger's query API.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+
+// startProgram runs this step's program against the stand-in GitHub, with
+// env added, and returns it and its base URL.
+func startProgram(t *testing.T, env map[string]string) (*e2e.Process, string) {
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	port := e2e.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	full := map[string]string{
+		"HOST": "127.0.0.1", "PORT": fmt.Sprint(port), "GITHUB_API_URL": githubURL,
+		"BAD_THINGS": "off", "JAEGER_REPORTER_FLUSH_INTERVAL": "100ms",
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	program := e2e.Start(t, "step3", e2e.Build(t, "."), full)
+	program.WaitHealthy(t, base+"/healthz")
+	return program, base
+}
+
+func traceIDOf(t *testing.T, url string, header http.Header) string {
+	t.Helper()
+	id := header.Get("X-Trace-Id")
+	if len(id) != 32 {
+		t.Fatalf("GET %s: X-Trace-Id = %q, want a 128-bit trace ID", url, id)
+	}
+	return id
+}
+
+func TestTraceInJaeger(t *testing.T) {
+	jaeger := e2e.Jaeger(t)
+	program, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint})
+
+	status, header, _ := contracttest.Get(t, base+"/git/golang/go")
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	traceID := traceIDOf(t, base, header)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tracetest.JaegerTree(trace), "gateway: GET /git/{owner}/{repo}\n"; got != want {
+		t.Errorf("trace in Jaeger:\n%s\nwant:\n%s", got, want)
+	}
+	if want := "trace=http://localhost:16686/trace/" + traceID; !strings.Contains(program.Output(), want) {
+		t.Errorf("the request log line lacks the link %q:\n%s", want, program.Output())
+	}
+}
+
+// TestSpansFlushedOnShutdown: with a flush interval of an hour, only closing
+// the tracer on SIGTERM can get the span to Jaeger.
+func TestSpansFlushedOnShutdown(t *testing.T) {
+	jaeger := e2e.Jaeger(t)
+	program, base := startProgram(t, map[string]string{
+		"JAEGER_ENDPOINT": jaeger.CollectorEndpoint, "JAEGER_REPORTER_FLUSH_INTERVAL": "1h",
+	})
+	_, header, _ := contracttest.Get(t, base+"/git/golang/go")
+	traceID := traceIDOf(t, base, header)
+
+	if err := program.Stop(); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(1)); err != nil {
+		t.Errorf("the last span was not flushed on shutdown: %v", err)
+	}
+}
+
+// TestJaegerUnreachable: spans are dropped (and the drop is logged), the
+// requests are not.
+func TestJaegerUnreachable(t *testing.T) {
+	nobody := fmt.Sprintf("http://127.0.0.1:%d/api/traces", e2e.FreePort(t))
+	program, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": nobody})
+
+	for range 3 {
+		if status, _, body := contracttest.Get(t, base+"/git/golang/go"); status != http.StatusOK || len(body.Contributors) == 0 {
+			t.Fatalf("status %d, %d contributors: want the answer although Jaeger is down", status, len(body.Contributors))
+		}
+	}
+	if err := program.Stop(); err != nil {
+		t.Errorf("SIGTERM with Jaeger down: %v", err)
+	}
+	if !strings.Contains(program.Output(), "level=ERROR msg=\"jaeger: ") {
+		t.Errorf("the tracer did not log that it could not reach Jaeger:\n%s", program.Output())
+	}
+}
+
+// TestMalformedTraceHeaderInJaeger: a client's broken uber-trace-id header
+// gives a trace of the request's own, with the request span as its root.
+func TestMalformedTraceHeaderInJaeger(t *testing.T) {
+	jaeger := e2e.Jaeger(t)
+	_, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint})
+
+	req, _ := http.NewRequest("GET", base+"/git/golang/go", nil)
+	req.Header.Set("Uber-Trace-Id", "zzzz:not-hex:0:1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, resp.Header), tracetest.HasSpans(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One root, the request's span: nothing of the garbage header survived.
+	tree := tracetest.JaegerTree(trace)
+	if !strings.HasPrefix(tree, "gateway: GET /git/{owner}/{repo}\n") || strings.Contains(tree, "\ngateway") || strings.Contains(tree, "orphan") {
+		t.Errorf("trace:\n%s\nwant the request span as its only root", tree)
+	}
+}
