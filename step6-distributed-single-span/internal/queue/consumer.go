@@ -114,10 +114,13 @@ func (c *Consumer) read(ctx context.Context, from string, block time.Duration) (
 		Streams: []string{JobsStream, from},
 		Count:   1, Block: block,
 	}).Result()
-	if errors.Is(err, redis.Nil) || len(streams) == 0 {
+	if errors.Is(err, redis.Nil) {
 		return nil, nil // nothing new within block
 	}
-	return streams[0].Messages, err
+	if err != nil || len(streams) == 0 {
+		return nil, err // an error comes with no streams: keep it
+	}
+	return streams[0].Messages, nil
 }
 
 // waitAfterError logs a Redis failure and waits a moment before the caller

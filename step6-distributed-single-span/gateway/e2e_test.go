@@ -1,0 +1,452 @@
+package main
+
+// End-to-end tests: the step's three programs as real processes, with a
+// real Redis, a real Jaeger and the stand-in GitHub.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
+)
+
+// stack is one running copy of the step.
+type stack struct {
+	Base                           string // the gateway's URL
+	Gateway, Contributors, Cleaner *e2e.Process
+	Redis                          *e2e.RedisServer
+	RDB                            *redis.Client // to look into the queue
+}
+
+type options struct {
+	replyTimeout string // the gateway's REPLY_TIMEOUT; "" for its default
+	badThings    bool   // leave the cleaner's misbehaviour on
+}
+
+const cleanerName = "cleaner-1" // CLEANER_NAME, the same across restarts
+
+// startStack starts Redis and the three programs against the GitHub at
+// githubURL, and returns once all three answer their health checks.
+func startStack(t *testing.T, githubURL string, opts options) *stack {
+	t.Helper()
+	gateway, contributors, cleaner := e2e.Build(t, "."), e2e.Build(t, "../contributors"), e2e.Build(t, "../cleaner")
+	jaegerInstance := e2e.Jaeger(t)
+	s := &stack{Redis: e2e.Redis(t)}
+	s.RDB = redis.NewClient(&redis.Options{Addr: s.Redis.Addr()})
+	t.Cleanup(func() { s.RDB.Close() })
+
+	env := func(more ...string) map[string]string {
+		m := map[string]string{
+			"HOST":                           "127.0.0.1",
+			"JAEGER_ENDPOINT":                jaegerInstance.CollectorEndpoint,
+			"JAEGER_REPORTER_FLUSH_INTERVAL": "100ms",
+		}
+		for i := 0; i < len(more); i += 2 {
+			m[more[i]] = more[i+1]
+		}
+		return m
+	}
+
+	var contributorsURL string
+	s.Contributors, contributorsURL = startProgram(t, "contributors", contributors,
+		env("GITHUB_API_URL", githubURL, "GITHUB_TOKEN", contracttest.Token))
+
+	badThings := "off"
+	if opts.badThings {
+		badThings = "on"
+	}
+	s.Cleaner, _ = startProgram(t, "cleaner", cleaner,
+		env("REDIS_ADDR", s.Redis.Addr(), "CLEANER_NAME", cleanerName, "BAD_THINGS", badThings))
+	// On SIGTERM the cleaner finishes its blocking read of the queue (up to
+	// 2 s) before it exits. Tests end by killing it instead, to stay fast;
+	// TestE2ETraceAndShutdown checks that SIGTERM stops it cleanly.
+	t.Cleanup(func() { s.Cleaner.Kill() })
+
+	gatewayEnv := env("CONTRIBUTORS_URL", contributorsURL, "REDIS_ADDR", s.Redis.Addr())
+	if opts.replyTimeout != "" {
+		gatewayEnv["REPLY_TIMEOUT"] = opts.replyTimeout
+	}
+	s.Gateway, s.Base = startProgram(t, "gateway", gateway, gatewayEnv)
+	return s
+}
+
+// startProgram starts binary with env on a free port, waits until it is
+// healthy, and returns it with its URL. A port that FreePort found free can
+// be taken before the program binds it (by a program of a test running at
+// the same time, or by an outgoing connection): then it tries another.
+func startProgram(t *testing.T, name, binary string, env map[string]string) (*e2e.Process, string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		port := strconv.Itoa(e2e.FreePort(t))
+		env := maps.Clone(env)
+		env["PORT"] = port
+		p := e2e.Start(t, name, binary, env)
+		url := "http://127.0.0.1:" + port
+		if healthy(p, url+"/healthz") {
+			return p, url
+		}
+		err := p.Wait(time.Second) // it exited: no surprise for the cleanup
+		if attempt == 3 || !strings.Contains(p.Output(), "address already in use") {
+			t.Fatalf("%s did not start (%v):\n%s", name, err, p.Output())
+		}
+		t.Logf("%s: port %s was taken; trying another", name, port)
+	}
+}
+
+// healthy polls url until it answers 200, for up to 20 s; false if the
+// program exits first.
+func healthy(p *e2e.Process, url string) bool {
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-p.Exited():
+			return false
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// answer is what a GET returned; get may run outside the test's goroutine.
+type answer struct {
+	status int
+	header http.Header
+	body   contracttest.Response
+	took   time.Duration
+	err    error
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+func get(url string) answer {
+	start := time.Now()
+	resp, err := client.Get(url)
+	if err != nil {
+		return answer{err: err, took: time.Since(start)}
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	if err := json.NewDecoder(resp.Body).Decode(&a.body); err != nil {
+		a.err = fmt.Errorf("status %d, body is not JSON: %w", resp.StatusCode, err)
+	}
+	a.took = time.Since(start)
+	return a
+}
+
+// wantContributors checks that a is the right 200 answer for owner/repo.
+func wantContributors(t *testing.T, a answer, owner, repo string) {
+	t.Helper()
+	if a.err != nil {
+		t.Errorf("GET /git/%s/%s: %v", owner, repo, a.err)
+		return
+	}
+	want := contracttest.Expected(owner, repo)
+	if a.status != http.StatusOK || a.body.Repo != owner+"/"+repo || !slices.Equal(a.body.Contributors, want) {
+		t.Errorf("GET /git/%s/%s = %d %q %q with %d contributors, want 200 with the %d expected",
+			owner, repo, a.status, a.body.Repo, a.body.Error, len(a.body.Contributors), len(want))
+	}
+}
+
+func (s *stack) pending(t *testing.T) int64 {
+	t.Helper()
+	summary, err := s.RDB.XPending(context.Background(), queue.JobsStream, queue.Group).Result()
+	if err != nil {
+		t.Fatalf("XPENDING: %v", err)
+	}
+	return summary.Count
+}
+
+// jobs reads the jobs on the stream, as the gateway queued them.
+func (s *stack) jobs(t *testing.T) []queue.Job {
+	t.Helper()
+	messages, err := s.RDB.XRange(context.Background(), queue.JobsStream, "-", "+").Result()
+	if err != nil {
+		t.Fatalf("XRANGE: %v", err)
+	}
+	var jobs []queue.Job
+	for _, message := range messages {
+		var job queue.Job
+		if err := json.Unmarshal([]byte(fmt.Sprint(message.Values["job"])), &job); err != nil {
+			t.Fatalf("job %s: %v", message.ID, err)
+		}
+		jobs = append(jobs, job)
+	}
+	return jobs
+}
+
+// eventually polls cond every 20 ms for up to timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, what)
+		}
+	}
+}
+
+// TestE2EContract: the tutorial's HTTP contract, kept by the three
+// programs together.
+func TestE2EContract(t *testing.T) {
+	t.Parallel()
+	contracttest.Run(t, func(t *testing.T, githubURL string) string {
+		return startStack(t, githubURL, options{}).Base
+	})
+}
+
+// The trace that one request leaves in Jaeger: step 6's lesson. Only the
+// gateway traces, with one span for the whole request.
+var (
+	wantTree  = "gateway: GET /git/{owner}/{repo}\n"
+	wantKinds = map[string]string{
+		"gateway: GET /git/{owner}/{repo}": "server",
+	}
+	wantServices = map[string]bool{"gateway": true, "contributors": false, "cleaner": false}
+)
+
+// TestE2ETraceAndShutdown: after one request, SIGTERM stops each program
+// with exit status 0 (flushing its last spans), and the request's trace
+// in Jaeger is wantTree.
+func TestE2ETraceAndShutdown(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{})
+
+	a := get(s.Base + "/git/golang/go")
+	wantContributors(t, a, "golang", "go")
+	traceID := a.header.Get("X-Trace-Id")
+	if len(traceID) != 32 {
+		t.Fatalf("X-Trace-Id = %q, want a 128-bit trace ID", traceID)
+	}
+	for _, p := range []*e2e.Process{s.Gateway, s.Contributors, s.Cleaner} {
+		start := time.Now()
+		if err := p.Stop(); err != nil {
+			t.Errorf("SIGTERM: %v", err)
+		}
+		t.Logf("stopped in %s", time.Since(start).Round(time.Millisecond))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	trace, err := e2e.Jaeger(t).Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(len(wantKinds)))
+	if err != nil {
+		t.Fatalf("%v; so far:\n%s", err, tracetest.JaegerTree(trace))
+	}
+	if got := tracetest.JaegerTree(trace); got != wantTree {
+		t.Errorf("trace:\n%s\nwant:\n%s", got, wantTree)
+	}
+
+	present := map[string]bool{}
+	for _, span := range trace.Spans {
+		present[span.SpanID] = true
+	}
+	var roots []string
+	for _, span := range trace.Spans {
+		name := trace.ServiceName(span) + ": " + span.OperationName
+		if span.TraceID != traceID {
+			t.Errorf("%s: trace ID %s, want %s", name, span.TraceID, traceID)
+		}
+		switch parent := span.ParentID(); {
+		case parent == "":
+			roots = append(roots, name)
+		case !present[parent]:
+			t.Errorf("%s: parent %s is not in the trace", name, parent)
+		}
+		want, known := wantKinds[name]
+		if !known {
+			t.Errorf("unexpected span %s", name)
+		}
+		if kind, _ := span.Tag("span.kind"); kind != nil && kind != want || kind == nil && want != "" {
+			t.Errorf("%s: span.kind = %v, want %q", name, kind, want)
+		}
+	}
+	if len(roots) != 1 || roots[0] != "gateway: GET /git/{owner}/{repo}" {
+		t.Errorf("roots %v, want the gateway's request span alone", roots)
+	}
+
+	// Which services ever reported to this test binary's Jaeger.
+	resp, err := client.Get(e2e.Jaeger(t).QueryURL + "/api/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var services struct{ Data []string }
+	if err := json.NewDecoder(resp.Body).Decode(&services); err != nil {
+		t.Fatalf("/api/services: %v", err)
+	}
+	for service, want := range wantServices {
+		if slices.Contains(services.Data, service) != want {
+			t.Errorf("Jaeger knows the services %v; want %s among them: %v", services.Data, service, want)
+		}
+	}
+}
+
+// TestE2ECleanerStopped: with no cleaner, the request ends in a 504 after
+// REPLY_TIMEOUT; the job stays queued, and a cleaner started later cleans it.
+func TestE2ECleanerStopped(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{replyTimeout: "2s"})
+	if err := s.Cleaner.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	a := get(s.Base + "/git/golang/go")
+	if a.err != nil || a.status != http.StatusGatewayTimeout || !strings.Contains(a.body.Error, "cleaner") {
+		t.Errorf("GET = %d %q (%v), want 504 naming the cleaner", a.status, a.body.Error, a.err)
+	}
+	if a.took >= 3*time.Second {
+		t.Errorf("answered after %s, want less than REPLY_TIMEOUT + 1 s", a.took)
+	}
+	jobs := s.jobs(t)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs on the stream, want 1", len(jobs))
+	}
+
+	s.Cleaner.Restart(t)
+	ctx := context.Background()
+	var reply queue.Reply
+	eventually(t, 10*time.Second, "the restarted cleaner answered the queued job", func() bool {
+		body, err := s.RDB.LIndex(ctx, jobs[0].ReplyTo, 0).Result()
+		return err == nil && json.Unmarshal([]byte(body), &reply) == nil
+	})
+	got := make([]contracttest.Contributor, len(reply.Contributors))
+	for i, c := range reply.Contributors {
+		got[i] = contracttest.Contributor{Login: c.Login, Commits: c.Commits}
+	}
+	if reply.Error != "" || !slices.Equal(got, contracttest.Expected("golang", "go")) {
+		t.Errorf("the late reply = %+v, want golang/go's contributors", reply)
+	}
+	eventually(t, 5*time.Second, "the job acknowledged", func() bool { return s.pending(t) == 0 })
+}
+
+// TestE2ECleanerKilledMidJob: a cleaner killed while it cleans (BAD_THINGS
+// makes a big repository take 2 s) gets the job again when it restarts
+// under the same name, and the waiting client still gets its answer.
+func TestE2ECleanerKilledMidJob(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{badThings: true})
+
+	done := make(chan answer, 1)
+	go func() { done <- get(s.Base + "/git/torvalds/linux") }()
+	eventually(t, 10*time.Second, "the cleaner took the job", func() bool { return s.pending(t) == 1 })
+	s.Cleaner.Kill()
+
+	ctx := context.Background()
+	pendings, err := s.RDB.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: queue.JobsStream, Group: queue.Group, Start: "-", End: "+", Count: 10,
+	}).Result()
+	if err != nil || len(pendings) != 1 || pendings[0].Consumer != cleanerName {
+		t.Fatalf("after the kill, pending = %+v (%v), want the job pending at %s", pendings, err, cleanerName)
+	}
+
+	s.Cleaner.Restart(t)
+	select {
+	case a := <-done:
+		wantContributors(t, a, "torvalds", "linux")
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer 20 s after the restart")
+	}
+	eventually(t, 5*time.Second, "the job acknowledged", func() bool { return s.pending(t) == 0 })
+	restarted := s.Cleaner.Output()[strings.LastIndex(s.Cleaner.Output(), "restarted"):]
+	if !strings.Contains(restarted, "finishing a job taken before a restart") {
+		t.Errorf("the restarted cleaner did not log the job it took back:\n%s", restarted)
+	}
+}
+
+// TestE2EConcurrentRequests: requests for the same repositories at the
+// same time each get their own, right, answer.
+func TestE2EConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{})
+
+	repos := [][2]string{{"golang", "go"}, {"torvalds", "linux"}, {"rust-lang", "rust"}, {"nodejs", "node"}}
+	const requests = 30
+	answers := make([]answer, requests)
+	var wg sync.WaitGroup
+	for i := range requests {
+		repo := repos[i%len(repos)]
+		wg.Go(func() { answers[i] = get(s.Base + "/git/" + repo[0] + "/" + repo[1]) })
+	}
+	wg.Wait()
+	for i, a := range answers {
+		repo := repos[i%len(repos)]
+		wantContributors(t, a, repo[0], repo[1])
+	}
+}
+
+// TestE2ERedisRestart: while Redis is down the gateway says so at once
+// (503); once Redis is back, empty, requests succeed again without any
+// program being restarted (the cleaner makes its group again).
+func TestE2ERedisRestart(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{replyTimeout: "5s"})
+	wantContributors(t, get(s.Base+"/git/golang/go"), "golang", "go")
+
+	if err := s.Redis.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a := get(s.Base + "/git/golang/go")
+	if a.err != nil || a.status != http.StatusServiceUnavailable || !strings.Contains(a.body.Error, "Redis") {
+		t.Errorf("with Redis down: %d %q (%v), want 503 naming Redis", a.status, a.body.Error, a.err)
+	}
+	if a.took >= 2*time.Second {
+		t.Errorf("with Redis down the answer took %s, want under 2 s", a.took)
+	}
+
+	s.Redis.Restart(t)
+	var statuses []int
+	eventually(t, 15*time.Second, "a 200 after Redis came back", func() bool {
+		a = get(s.Base + "/git/golang/go")
+		statuses = append(statuses, a.status)
+		return a.status == http.StatusOK
+	})
+	wantContributors(t, a, "golang", "go")
+	t.Logf("statuses after the restart: %v", statuses)
+}
+
+// TestE2EMalformedJob: a job nobody can read, added to the stream by hand,
+// is parked on the dead-letter stream, and the cleaner keeps serving.
+func TestE2EMalformedJob(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	s := startStack(t, githubURL, options{})
+	ctx := context.Background()
+	id, err := s.RDB.XAdd(ctx, &redis.XAddArgs{Stream: queue.JobsStream, Values: map[string]any{"job": "not json"}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var parked []redis.XMessage
+	eventually(t, 10*time.Second, "the job dead-lettered", func() bool {
+		parked = s.RDB.XRange(ctx, queue.DeadLetterStream, "-", "+").Val()
+		return len(parked) > 0
+	})
+	if v := parked[0].Values; len(parked) != 1 || v["id"] != id || v["job.job"] != "not json" || !strings.Contains(fmt.Sprint(v["reason"]), "not JSON") {
+		t.Errorf("dead letters = %v, want job %s with its reason", parked, id)
+	}
+	wantContributors(t, get(s.Base+"/git/golang/go"), "golang", "go")
+	eventually(t, 5*time.Second, "every job acknowledged", func() bool { return s.pending(t) == 0 })
+}

@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/redis/go-redis/v9"
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
+	"github.com/uber/jaeger-client-go"
+)
+
+func TestMain(m *testing.M) {
+	// The end-to-end tests (e2e_test.go) mostly wait: for REPLY_TIMEOUT,
+	// restarts, the contributors service's 10 s GitHub timeout. Unless
+	// -parallel says otherwise, run them all at once rather than GOMAXPROCS
+	// at a time.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", "16")
+	}
+	os.Exit(e2e.Main(m))
+}
+
+// stubContributors stands in for the contributors service: one owner per
+// failure it can answer, GitHub's statistics for any other.
+type stubContributors struct {
+	URL string
+
+	mu      sync.Mutex
+	headers []http.Header // of every request, oldest first
+}
+
+func startStubContributors(t *testing.T) *stubContributors {
+	t.Helper()
+	stub := &stubContributors{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stats/{owner}/{repo}", func(w http.ResponseWriter, r *http.Request) {
+		stub.mu.Lock()
+		stub.headers = append(stub.headers, r.Header.Clone())
+		stub.mu.Unlock()
+		owner, repo := r.PathValue("owner"), r.PathValue("repo")
+		fail := func(status int, message string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]string{"error": message})
+		}
+		switch owner {
+		case "invalid":
+			fail(http.StatusBadRequest, `invalid owner "invalid"`)
+		case "missing":
+			fail(http.StatusNotFound, "repository not found on GitHub")
+		case "too-many":
+			w.Header().Set("Retry-After", "42")
+			fail(http.StatusTooManyRequests, "GitHub's secondary rate limit was hit; try again later")
+		case "broken":
+			fail(http.StatusBadGateway, "GitHub request failed: 500 Server Error")
+		case "slow":
+			fail(http.StatusGatewayTimeout, "GitHub did not answer in time")
+		case "hanging": // the contributors service itself does not answer
+			<-r.Context().Done()
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(fakegithub.Stats(owner, repo))
+		}
+	})
+	server := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		server.CloseClientConnections()
+		server.Close()
+	})
+	stub.URL = server.URL
+	return stub
+}
+
+func (s *stubContributors) Headers() []http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]http.Header(nil), s.headers...)
+}
+
+// standInClean is the cleaner's stand-in: it answers with one row naming
+// the repository and counting the statistics' entries, so a test can tell
+// that the contributors' answer went through the queue and back. A
+// repository named "unclean" gets an error.
+func standInClean(ctx context.Context, job queue.Job) queue.Reply {
+	if strings.HasSuffix(job.Repo, "/unclean") {
+		return queue.Reply{Error: "unreadable statistics for " + job.Repo}
+	}
+	var stats []json.RawMessage
+	if err := json.Unmarshal(job.Stats, &stats); err != nil {
+		return queue.Reply{Error: err.Error()}
+	}
+	return queue.Reply{Contributors: []queue.Contributor{{Login: "cleaned " + job.Repo, Commits: len(stats)}}}
+}
+
+// startCleaner runs the cleaner's stand-in on a queue.Consumer until the
+// test ends.
+func startCleaner(t *testing.T, redisAddr string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	consumer := &queue.Consumer{
+		Redis:     rdb,
+		Logger:    slog.New(slog.NewTextHandler(lockedWriter{&logsMu, &logs}, nil)),
+		Name:      "stand-in",
+		Workers:   4,
+		ClaimIdle: time.Minute,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		consumer.Run(ctx, standInClean)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		rdb.Close() // ends the blocking read at once
+		<-done
+		if t.Failed() {
+			logsMu.Lock()
+			t.Logf("cleaner stand-in logged:\n%s", logs.String())
+			logsMu.Unlock()
+		}
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// startGateway serves the gateway's routes against contributorsURL and the
+// Redis at redisAddr, with the Redis client the program uses.
+func startGateway(t *testing.T, contributorsURL, redisAddr string, replyTimeout time.Duration) (*app, string) {
+	t.Helper()
+	a := &app{
+		contributorsURL: contributorsURL,
+		http:            &http.Client{Timeout: 12 * time.Second},
+		redis:           newRedisClient(redisAddr),
+		replyTimeout:    replyTimeout,
+	}
+	server := httptest.NewServer(a.routes())
+	t.Cleanup(func() {
+		server.Close()
+		a.redis.Close()
+	})
+	return a, server.URL
+}
+
+// setUp starts the stub contributors service, a Redis, the cleaner's
+// stand-in and the gateway.
+func setUp(t *testing.T) (stub *stubContributors, rdb *redis.Client, base string) {
+	t.Helper()
+	stub = startStubContributors(t)
+	server := e2e.Redis(t)
+	startCleaner(t, server.Addr())
+	_, base = startGateway(t, stub.URL, server.Addr(), 5*time.Second)
+	rdb = redis.NewClient(&redis.Options{Addr: server.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return stub, rdb, base
+}
+
+// rawJobs reads the jobs the gateway queued, as they are on the stream.
+func rawJobs(t *testing.T, rdb *redis.Client) []map[string]json.RawMessage {
+	t.Helper()
+	messages, err := rdb.XRange(context.Background(), queue.JobsStream, "-", "+").Result()
+	if err != nil {
+		t.Fatalf("XRANGE: %v", err)
+	}
+	var jobs []map[string]json.RawMessage
+	for _, message := range messages {
+		var job map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(message.Values["job"].(string)), &job); err != nil {
+			t.Fatalf("job %s is not JSON: %v", message.ID, err)
+		}
+		jobs = append(jobs, job)
+	}
+	return jobs
+}
+
+// TestAnswersAndStatuses: the cleaner's answer becomes the response, and
+// the contributors service's failures reach the client with their status,
+// message and Retry-After.
+func TestAnswersAndStatuses(t *testing.T) {
+	t.Parallel()
+	_, _, base := setUp(t)
+
+	status, header, body := contracttest.Get(t, base+"/git/golang/go")
+	want := []contracttest.Contributor{{Login: "cleaned golang/go", Commits: len(fakegithub.Stats("golang", "go"))}}
+	if status != http.StatusOK || body.Repo != "golang/go" || len(body.Contributors) != 1 || body.Contributors[0] != want[0] {
+		t.Errorf("GET /git/golang/go = %d %+v, want 200 with %v", status, body, want)
+	}
+	if !strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+		t.Errorf("content type %q, want JSON", header.Get("Content-Type"))
+	}
+
+	for _, tc := range []struct {
+		path       string
+		status     int
+		message    string
+		retryAfter string
+	}{
+		{"/git/invalid/repo", 400, `invalid owner "invalid"`, ""},
+		{"/git/missing/repo", 404, "repository not found on GitHub", ""},
+		{"/git/too-many/repo", 429, "GitHub's secondary rate limit was hit; try again later", "42"},
+		{"/git/broken/repo", 502, "GitHub request failed: 500 Server Error", ""},
+		{"/git/slow/repo", 504, "GitHub did not answer in time", ""},
+		{"/git/golang/unclean", 502, "unreadable statistics for golang/unclean", ""},
+		{"/nothing/here", 404, "no such route", ""},
+	} {
+		status, header, body := contracttest.Get(t, base+tc.path)
+		if status != tc.status || body.Error != tc.message || header.Get("Retry-After") != tc.retryAfter {
+			t.Errorf("GET %s = %d %q Retry-After %q, want %d %q Retry-After %q",
+				tc.path, status, body.Error, header.Get("Retry-After"), tc.status, tc.message, tc.retryAfter)
+		}
+	}
+}
+
+// TestContributorsUnreachable: nobody listens at CONTRIBUTORS_URL.
+func TestContributorsUnreachable(t *testing.T) {
+	t.Parallel()
+	server := e2e.Redis(t)
+	_, base := startGateway(t, "http://127.0.0.1:"+strconv.Itoa(e2e.FreePort(t)), server.Addr(), 5*time.Second)
+	status, _, body := contracttest.Get(t, base+"/git/golang/go")
+	if status != http.StatusBadGateway || !strings.Contains(body.Error, "unreachable") {
+		t.Errorf("status %d %q, want 502 naming the unreachable contributors service", status, body.Error)
+	}
+}
+
+// TestContributorsTooSlow: the contributors service takes longer than the
+// gateway's HTTP client waits.
+func TestContributorsTooSlow(t *testing.T) {
+	t.Parallel()
+	stub := startStubContributors(t)
+	server := e2e.Redis(t)
+	a, base := startGateway(t, stub.URL, server.Addr(), 5*time.Second)
+	a.http.Timeout = 200 * time.Millisecond
+	status, _, body := contracttest.Get(t, base+"/git/hanging/repo")
+	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "did not answer in time") {
+		t.Errorf("status %d %q, want 504", status, body.Error)
+	}
+}
+
+// TestNoReplyInTime: no cleaner runs; the request ends after REPLY_TIMEOUT
+// with a 504, and the job waits on the stream for a cleaner.
+func TestNoReplyInTime(t *testing.T) {
+	t.Parallel()
+	stub := startStubContributors(t)
+	server := e2e.Redis(t)
+	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
+
+	start := time.Now()
+	status, _, body := contracttest.Get(t, base+"/git/golang/go")
+	took := time.Since(start)
+	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
+		t.Errorf("status %d %q, want 504 naming the cleaner", status, body.Error)
+	}
+	if took < time.Second || took > 2*time.Second {
+		t.Errorf("answered after %s, want REPLY_TIMEOUT (1 s)", took)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: server.Addr()})
+	defer rdb.Close()
+	if jobs := rawJobs(t, rdb); len(jobs) != 1 {
+		t.Errorf("%d jobs queued, want 1", len(jobs))
+	}
+}
+
+// TestRedisDown: without Redis the gateway answers 503 at once, rather
+// than making the client wait.
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	stub := startStubContributors(t)
+	server := e2e.Redis(t)
+	if err := server.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, base := startGateway(t, stub.URL, server.Addr(), 5*time.Second)
+
+	start := time.Now()
+	status, header, body := contracttest.Get(t, base+"/git/golang/go")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("answered after %s, want under 2 s", took)
+	}
+	if status != http.StatusServiceUnavailable || !strings.Contains(body.Error, "Redis") {
+		t.Errorf("status %d %q, want 503 naming Redis", status, body.Error)
+	}
+	if !strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+		t.Errorf("content type %q, want JSON", header.Get("Content-Type"))
+	}
+}
+
+// The tests below install a global tracer: they must not run in parallel
+// (the parallel tests above start only once these are done).
+
+// traceHeader reports whether h carries a trace context or baggage, in
+// Jaeger's headers or in mocktracer's.
+func traceHeader(h http.Header) string {
+	for key := range h {
+		for _, prefix := range []string{"Uber-", "Uberctx-", "Mockpfx-", "Traceparent"} {
+			if strings.HasPrefix(key, prefix) {
+				return key
+			}
+		}
+	}
+	return ""
+}
+
+// TestOneSpanPerRequest: step 6's lesson. Only the gateway traces, with
+// one span per request: where the time goes between the contributors
+// service, the queue and the cleaner does not show.
+func TestOneSpanPerRequest(t *testing.T) {
+	tracer := tracetest.Install(t)
+	stub, _, base := setUp(t)
+
+	contracttest.Get(t, base+"/git/golang/go")
+	want := "GET /git/{owner}/{repo}\n"
+	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
+		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
+	}
+	wantTags(t, tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"), map[string]any{
+		"span.kind": ext.SpanKindRPCServerEnum, "repo": "golang/go", "http.status_code": uint16(200),
+	})
+	if span := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"); span.Tag("error") != nil {
+		t.Error("the span of a successful request is tagged error")
+	}
+
+	// A failed request: still one span, which says only that it failed.
+	tracer.Reset()
+	contracttest.Get(t, base+"/git/broken/repo")
+	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
+		t.Errorf("spans of a failed request:\n%s\nwant:\n%s", got, want)
+	}
+	wantTags(t, tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"), map[string]any{"error": true, "http.status_code": uint16(502)})
+
+	for _, h := range stub.Headers() {
+		if key := traceHeader(h); key != "" {
+			t.Errorf("the contributors service got the trace header %s: %q", key, h.Get(key))
+		}
+	}
+}
+
+// TestTimeoutShowsOnTheOnlySpan: a silent cleaner makes the request's
+// span a 504, and nothing in the trace tells which part waited.
+func TestTimeoutShowsOnTheOnlySpan(t *testing.T) {
+	tracer := tracetest.Install(t)
+	stub := startStubContributors(t)
+	server := e2e.Redis(t)
+	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
+
+	contracttest.Get(t, base+"/git/golang/go")
+	if got, want := tracetest.Tree(tracer.FinishedSpans()), "GET /git/{owner}/{repo}\n"; got != want {
+		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
+	}
+	wantTags(t, tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"), map[string]any{"error": true, "http.status_code": uint16(504)})
+}
+
+// TestTraceStaysInTheGateway: with the real Jaeger tracer, the client gets
+// the trace ID, and the trace goes no further: no uber-trace-id header to
+// the contributors service, no trace context in the job.
+func TestTraceStaysInTheGateway(t *testing.T) {
+	reporter := jaeger.NewInMemoryReporter()
+	tracer, closer := jaeger.NewTracer("gateway", jaeger.NewConstSampler(true), reporter,
+		jaeger.TracerOptions.Gen128Bit(true))
+	defer closer.Close()
+	opentracing.SetGlobalTracer(tracer)
+	t.Cleanup(func() { opentracing.SetGlobalTracer(opentracing.NoopTracer{}) })
+	stub, rdb, base := setUp(t)
+
+	status, header, _ := contracttest.Get(t, base+"/git/golang/go")
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	spans := reporter.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("reported %d spans, want 1", len(spans))
+	}
+	root := spans[0].(*jaeger.Span).SpanContext()
+	if got := header.Get("X-Trace-Id"); got != root.TraceID().String() {
+		t.Errorf("X-Trace-Id = %q, want %s", got, root.TraceID())
+	}
+
+	headers := stub.Headers()
+	if len(headers) != 1 {
+		t.Fatalf("the contributors service got %d requests, want 1", len(headers))
+	}
+	if key := traceHeader(headers[0]); key != "" {
+		t.Errorf("the contributors service got the trace header %s: %q", key, headers[0].Get(key))
+	}
+	jobs := rawJobs(t, rdb)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs queued, want 1", len(jobs))
+	}
+	if trace, ok := jobs[0]["trace"]; ok {
+		t.Errorf("the job carries a trace: %s", trace)
+	}
+}
+
+func wantTags(t *testing.T, span *mocktracer.MockSpan, want map[string]any) {
+	t.Helper()
+	for key, value := range want {
+		if got := span.Tag(key); got != value {
+			t.Errorf("span %q: tag %s = %v (%T), want %v (%T)", span.OperationName, key, got, got, value, value)
+		}
+	}
+}
