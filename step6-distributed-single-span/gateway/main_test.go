@@ -136,7 +136,11 @@ func startCleaner(t *testing.T, redisAddr string) {
 	t.Cleanup(func() {
 		cancel()
 		rdb.Close() // ends the blocking read at once
-		<-done
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the cleaner's stand-in did not stop within 10 s of its context's end")
+		}
 		if t.Failed() {
 			logsMu.Lock()
 			t.Logf("cleaner stand-in logged:\n%s", logs.String())
