@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+)
+
+func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+
+// TestStep7 runs what `make run STEP=7` runs, on free ports, and stops it
+// as Ctrl-C would.
+func TestStep7(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Jaeger, Redis and three programs")
+	}
+	// The first build of Jaeger takes minutes; not the runner's to time.
+	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	port := freePorts(t, 3)
+	ports := map[string]int{
+		"-port": port, "-jaeger-port": e2e.FreePort(t), "-collector-port": e2e.FreePort(t),
+		"-redis-port": e2e.FreePort(t), "-github-port": e2e.FreePort(t),
+	}
+	args := []string{"run", "-agent-port", "0"}
+	for flag, port := range ports {
+		args = append(args, flag, strconv.Itoa(port))
+	}
+	run := startTutorial(t, append(args, "7")...)
+	run.waitFor(t, "Ctrl-C stops everything.", 3*time.Minute)
+
+	started := run.children(t)
+	var names []string
+	for _, p := range started {
+		names = append(names, p.name)
+	}
+	for _, want := range []string{"jaeger", "redis-server", "gateway", "contributors", "cleaner"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("processes started: %v, want a %s", names, want)
+		}
+	}
+
+	trace := section(run.output(), "Trace ")
+	if !strings.Contains(trace, "3 services") {
+		t.Errorf("trace:\n%s\nwant one of 3 services", trace)
+	}
+	for _, service := range []string{"gateway", "contributors", "cleaner"} {
+		if !strings.Contains(trace, service+" ") {
+			t.Errorf("trace:\n%s\nnames no span of %s", trace, service)
+		}
+	}
+
+	run.interrupt(t)
+	if !strings.Contains(run.output(), "Stopped: nothing left running.") {
+		t.Errorf("output after Ctrl-C:\n%s", lastLinesOf(run.output(), 10))
+	}
+	// Stopped by SIGTERM, not killed when the runner exited (Pdeathsig).
+	for _, service := range []string{"gateway", "contributors", "cleaner"} {
+		if !regexp.MustCompile(`(?m)^` + service + ` +\| .*msg="shutting down"`).MatchString(run.output()) {
+			t.Errorf("%s did not log that it was shutting down", service)
+		}
+	}
+	checkGone(t, started, append(slices.Collect(maps.Values(ports)), port+1, port+2))
+}
+
+// TestStep1 runs step 1: no Jaeger, the answer but no trace, and how to go
+// on.
+func TestStep1(t *testing.T) {
+	port, github := e2e.FreePort(t), e2e.FreePort(t)
+	run := startTutorial(t, "run", "-port", strconv.Itoa(port), "-github-port", strconv.Itoa(github))
+	run.waitFor(t, "Ctrl-C stops everything.", 2*time.Minute)
+
+	out := run.output()
+	for _, want := range []string{"Step 1 (step1-monolith)", "200 OK", "contributors; most commits:", "make run STEP=2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output:\n%s\nwant %q", out, want)
+		}
+	}
+	if strings.Contains(out, "Trace ") || strings.Contains(out, "Jaeger") {
+		t.Errorf("step 1 output mentions Jaeger or a trace:\n%s", out)
+	}
+	started := run.children(t)
+	if len(started) != 1 || started[0].name != "step1-monolith" {
+		t.Errorf("processes started: %v, want step1-monolith alone", started)
+	}
+	run.interrupt(t)
+	checkGone(t, started, []int{port, github})
+}
+
+func TestBadStepListsTheSteps(t *testing.T) {
+	for _, step := range []string{"9", "seven"} {
+		run := startTutorial(t, "run", step)
+		code := run.wait(t)
+		out := run.output()
+		if code != 2 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "1 (step1-monolith)") || !strings.Contains(out, "7 (step7-distributed-multi-span)") {
+			t.Errorf("run %s: exit %d, output:\n%s\nwant exit 2 and one line listing the steps", step, code, out)
+		}
+	}
+}
+
+func TestTakenPortSaysWhichAndWhatToDo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	run := startTutorial(t, "run", "-port", port, "-github-port", "0", "1")
+	code := run.wait(t)
+	out := run.output()
+	for _, want := range []string{port + " (step1)", "-port", "still running"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output:\n%s\nwant exit 1 and %q", code, out, want)
+		}
+	}
+}
+
+// tutorial is a run of the command, in a process group of its own as a
+// terminal would start it.
+type tutorial struct {
+	cmd    *exec.Cmd
+	out    syncBuffer
+	exited chan struct{}
+}
+
+func startTutorial(t *testing.T, args ...string) *tutorial {
+	t.Helper()
+	binary := e2e.Build(t, ".")
+	run := &tutorial{exited: make(chan struct{})}
+	run.cmd = exec.Command(binary, args...)
+	run.cmd.Dir = filepath.Join("..", "..") // where make runs it
+	run.cmd.Env = []string{"COLUMNS=200", "NO_COLOR=1"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GITHUB_API_URL=") { // the stand-in, always
+			run.cmd.Env = append(run.cmd.Env, kv)
+		}
+	}
+	run.cmd.Stdout = &run.out
+	run.cmd.Stderr = &run.out
+	run.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := run.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		run.cmd.Wait()
+		close(run.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-run.exited:
+		default: // a failed test: kill it, and its Pdeathsig everything it started
+			syscall.Kill(-run.cmd.Process.Pid, syscall.SIGKILL)
+			<-run.exited
+		}
+		if t.Failed() {
+			t.Logf("output of tutorial %s:\n%s", strings.Join(args, " "), run.output())
+		}
+	})
+	return run
+}
+
+func (r *tutorial) output() string { return r.out.String() }
+
+func (r *tutorial) waitFor(t *testing.T, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(r.output(), text) {
+		select {
+		case <-r.exited:
+			t.Fatalf("exited (%v) before printing %q", r.cmd.ProcessState, text)
+		case <-deadline:
+			t.Fatalf("no %q after %s", text, timeout)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// interrupt sends SIGINT, as Ctrl-C does, and expects a clean exit.
+func (r *tutorial) interrupt(t *testing.T) {
+	t.Helper()
+	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGINT)
+	if code := r.wait(t); code != 0 {
+		t.Errorf("exit status %d after Ctrl-C, want 0", code)
+	}
+}
+
+func (r *tutorial) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-r.exited:
+		return r.cmd.ProcessState.ExitCode()
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30s later")
+		return -1
+	}
+}
+
+// proc is a process as /proc shows it.
+type proc struct {
+	pid, ppid, pgid int
+	name            string
+}
+
+func (p proc) String() string { return fmt.Sprintf("%s (pid %d, group %d)", p.name, p.pid, p.pgid) }
+
+// processes lists every process of the machine.
+func processes(t *testing.T) []proc {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	var procs []proc
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+		open, close := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		fields := strings.Fields(string(stat[close+1:]))
+		if open < 0 || close < open || len(fields) < 3 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		pgid, _ := strconv.Atoi(fields[2])
+		procs = append(procs, proc{pid: pid, ppid: ppid, pgid: pgid, name: string(stat[open+1 : close])})
+	}
+	return procs
+}
+
+// children lists the processes the run started.
+func (r *tutorial) children(t *testing.T) []proc {
+	t.Helper()
+	var children []proc
+	for _, p := range processes(t) {
+		if p.ppid == r.cmd.Process.Pid {
+			children = append(children, p)
+		}
+	}
+	return children
+}
+
+// checkGone fails t if a process of the groups of started is left, or a
+// port is still taken.
+func checkGone(t *testing.T, started []proc, ports []int) {
+	t.Helper()
+	groups := map[int]bool{}
+	for _, p := range started {
+		groups[p.pgid] = true
+	}
+	for _, p := range processes(t) {
+		if groups[p.pgid] {
+			t.Errorf("left running: %v", p)
+		}
+	}
+	for _, port := range ports {
+		if err := portFree(port, false); err != nil {
+			t.Errorf("port %d still taken: %v", port, err)
+		}
+	}
+}
+
+// freePorts returns the first of n consecutive ports free on 127.0.0.1.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		first := e2e.FreePort(t)
+		free := first+n-1 <= 65535
+		for port := first + 1; free && port < first+n; port++ {
+			free = portFree(port, false) == nil
+		}
+		if free {
+			return first
+		}
+	}
+	t.Fatalf("no %d consecutive free ports", n)
+	return 0
+}
+
+// section returns the lines of out from the first that starts with
+// prefix to the next empty line.
+func section(out, prefix string) string {
+	_, after, found := strings.Cut("\n"+out, "\n"+prefix)
+	if !found {
+		return ""
+	}
+	s, _, _ := strings.Cut(prefix+after, "\n\n")
+	return s
+}
+
+func lastLinesOf(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// syncBuffer is a bytes.Buffer that the process writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

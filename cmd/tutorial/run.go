@@ -1,0 +1,707 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/traceview"
+)
+
+// config is what `tutorial run` was asked to do.
+type config struct {
+	Step topology.Step
+	// Port is the step's first program's; the others keep their distance
+	// from it (8000, 8001, 8002). 0 anywhere means a free port.
+	Port                                 int
+	JaegerPort, CollectorPort, AgentPort int
+	RedisPort                            int
+	RedisPortSet                         bool // given by the learner: no fallback
+	GitHubPort                           int
+	GitHubURL                            string // the learner's GITHUB_API_URL: no stand-in
+	Color                                bool
+	Width                                int
+}
+
+const (
+	loopback       = "127.0.0.1"
+	healthyTimeout = 20 * time.Second
+	pollInterval   = 25 * time.Millisecond
+	traceTimeout   = 10 * time.Second
+	// settle is how long a trace must stay the same to be whole: longer
+	// than the programs' flush interval, so a span still buffered in one
+	// of them is not missed.
+	flushInterval = 100 * time.Millisecond
+	settle        = 150 * time.Millisecond
+)
+
+// runner runs one step and stops it.
+type runner struct {
+	cfg     config
+	console *console
+	root    string // the repository's root, where go build runs
+	bin     string // where the step's programs are built
+
+	programPorts map[string]int // by topology service name
+	jaeger       *jaeger.Instance
+
+	mu       sync.Mutex
+	programs []*process
+	parts    []func() error // stop Jaeger, Redis, the stand-in GitHub
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// run runs cfg.Step until ctx ends (Ctrl-C), then stops everything.
+func run(ctx context.Context, c *console, cfg config) (err error) {
+	start := time.Now()
+	root, err := findRoot()
+	if err != nil {
+		return err
+	}
+	r := &runner{cfg: cfg, console: c, root: root}
+	if r.bin, err = binDir(root, cfg.Step); err != nil {
+		return err
+	}
+	if err := r.choosePorts(); err != nil {
+		return err
+	}
+	defer func() { // after an error: stop what did start
+		if stopErr := r.stop(); !errors.Is(err, stopErr) {
+			err = errors.Join(err, stopErr)
+		}
+	}()
+
+	step := cfg.Step
+	c.Printf("Step %d (%s): starting %s.\n", step.Number, step.Dir, r.startsWhat())
+	err = r.startParts(ctx)
+	if err == nil {
+		err = r.startPrograms(ctx)
+	}
+	if ctx.Err() != nil { // Ctrl-C while starting
+		return r.shutDown()
+	}
+	if err != nil {
+		return err
+	}
+	c.Printf("\nReady in %.1fs:\n%s", time.Since(start).Seconds(), r.urls())
+
+	traceID := r.example(ctx)
+	if traceID != "" && step.NeedsJaeger() {
+		r.showTrace(ctx, traceID)
+	}
+	c.Printf("%s", r.hints())
+
+	died := make(chan *process, len(r.programs))
+	for _, p := range r.programs {
+		go func() { <-p.exited; died <- p }()
+	}
+	select {
+	case <-ctx.Done():
+		return r.shutDown()
+	case p := <-died:
+		return fmt.Errorf("%s stopped unexpectedly (%v): its log is above; stopped the rest", p.name, p.err)
+	}
+}
+
+// shutDown stops everything after Ctrl-C, and says so.
+func (r *runner) shutDown() error {
+	r.console.Printf("\nStopping…\n")
+	if err := r.stop(); err != nil {
+		return err
+	}
+	r.console.Printf("Stopped: nothing left running.\n")
+	return nil
+}
+
+// startsWhat names what the step starts, for the first line.
+func (r *runner) startsWhat() string {
+	var parts []string
+	if r.cfg.Step.NeedsJaeger() {
+		parts = append(parts, "Jaeger")
+	}
+	if r.cfg.Step.NeedsRedis() {
+		parts = append(parts, "Redis")
+	}
+	if r.cfg.GitHubURL == "" {
+		parts = append(parts, "the stand-in GitHub")
+	}
+	var programs []string
+	for _, p := range r.cfg.Step.Programs {
+		programs = append(programs, label(r.cfg.Step, p))
+	}
+	parts = append(parts, strings.Join(programs, ", "))
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// label is what the runner calls a program: "gateway" in steps 6-7, the
+// step's service ("step3") in the one-program steps.
+func label(step topology.Step, p topology.Program) string {
+	return strings.TrimPrefix(p.Service, step.Profile()+"-")
+}
+
+// tracedAs is the service name a traced program reports its spans under:
+// the monoliths of steps 3-5 call themselves gateway, as the gateway that
+// takes their place in step 6 does.
+func tracedAs(step topology.Step, p topology.Program) string {
+	if len(step.Programs) == 1 {
+		return "gateway"
+	}
+	return label(step, p)
+}
+
+// choosePorts fills in the ports, and fails with what to do if one is
+// taken already.
+func (r *runner) choosePorts() error {
+	cfg, step := &r.cfg, r.cfg.Step
+	if step.NeedsRedis() {
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			return fmt.Errorf("step %d needs redis-server, and it is not installed: run scripts/install-redis (or sudo apt-get install redis-server; brew install redis on macOS)", step.Number)
+		}
+	}
+	type use struct {
+		port int
+		what string
+		flag string
+		udp  bool
+	}
+	var uses []use
+	r.programPorts = map[string]int{}
+	for _, p := range step.Programs {
+		port := 0
+		if cfg.Port != 0 {
+			port = cfg.Port + p.Port - step.Programs[0].Port
+		}
+		r.programPorts[p.Service] = port
+		uses = append(uses, use{port, label(step, p), "-port", false})
+	}
+	if step.NeedsJaeger() {
+		uses = append(uses,
+			use{cfg.JaegerPort, "Jaeger's query API", "-jaeger-port", false},
+			use{cfg.CollectorPort, "Jaeger's collector", "-collector-port", false},
+			use{cfg.AgentPort, "Jaeger's UDP agent", "-agent-port", true})
+	}
+	if cfg.GitHubURL == "" {
+		uses = append(uses, use{cfg.GitHubPort, "the stand-in GitHub", "-github-port", false})
+	}
+	if step.NeedsRedis() {
+		if cfg.RedisPort != 0 && !cfg.RedisPortSet && portFree(cfg.RedisPort, false) != nil {
+			// Debian's redis-server package starts a system-wide Redis
+			// on 6379. Nobody needs the tutorial's own on that port.
+			r.console.Printf("Port %d is taken (by a system Redis?): the tutorial's own Redis takes a free one.\n", cfg.RedisPort)
+			cfg.RedisPort = 0
+		}
+		uses = append(uses, use{cfg.RedisPort, "Redis", "-redis-port", false})
+	}
+
+	var taken []string
+	var fix []string
+	for _, u := range uses {
+		if u.port == 0 || portFree(u.port, u.udp) == nil {
+			continue
+		}
+		taken = append(taken, fmt.Sprintf("  %d (%s): change it with %s", u.port, u.what, u.flag))
+		if !slices.Contains(fix, u.flag) {
+			fix = append(fix, u.flag)
+		}
+	}
+	if len(taken) > 0 {
+		var example []string
+		for _, flag := range fix {
+			example = append(example, fmt.Sprintf("%s %d", flag, r.defaultPlus100(flag)))
+		}
+		return fmt.Errorf("ports already in use on %s:\n%s\nIs another `make run` (or a Jaeger) still running? Stop it, or choose free ports:\n  go run ./cmd/tutorial run %s %d\n(`lsof -i :PORT` shows what holds a port.)",
+			loopback, strings.Join(taken, "\n"), strings.Join(example, " "), step.Number)
+	}
+
+	// 0: a free port now. (Jaeger picks its own.)
+	var err error
+	for service, port := range r.programPorts {
+		if port == 0 {
+			if r.programPorts[service], err = freePort(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, port := range []*int{&cfg.GitHubPort, &cfg.RedisPort} {
+		if *port == 0 {
+			if *port, err = freePort(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// defaultPlus100 suggests a port for flag: the current one plus 100.
+func (r *runner) defaultPlus100(flag string) int {
+	port := map[string]int{
+		"-port": r.cfg.Port, "-jaeger-port": r.cfg.JaegerPort, "-collector-port": r.cfg.CollectorPort,
+		"-agent-port": r.cfg.AgentPort, "-github-port": r.cfg.GitHubPort, "-redis-port": r.cfg.RedisPort,
+	}[flag]
+	return port + 100
+}
+
+// portFree reports an error if port is in use on loopback.
+func portFree(port int, udp bool) error {
+	addr := net.JoinHostPort(loopback, strconv.Itoa(port))
+	if udp {
+		c, err := net.ListenPacket("udp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		l.Close()
+	}
+	return err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", loopback+":0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startParts starts, side by side, what the programs need: Jaeger, Redis,
+// the stand-in GitHub, and the programs' binaries.
+func (r *runner) startParts(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	if r.cfg.Step.NeedsJaeger() {
+		wg.Go(func() { errs[0] = r.startJaeger(ctx) })
+	}
+	if r.cfg.Step.NeedsRedis() {
+		wg.Go(func() { errs[1] = r.startRedis(ctx) })
+	}
+	if r.cfg.GitHubURL == "" {
+		wg.Go(func() { errs[2] = r.startGitHub() })
+	}
+	wg.Go(func() { errs[3] = r.build(ctx) })
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (r *runner) addPart(stop func() error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.parts = append(r.parts, stop)
+}
+
+func (r *runner) startJaeger(ctx context.Context) error {
+	// The first run builds Jaeger: minutes, with progress lines.
+	binary, err := jaeger.Binary(ctx, r.console)
+	if err != nil && ctx.Err() != nil {
+		r.console.Printf("Jaeger's build stopped; the next run carries on from where it got (Go's build cache keeps it).\n")
+	}
+	if err != nil {
+		return err
+	}
+	inst, err := jaeger.Start(ctx, binary, jaeger.Options{
+		QueryPort: r.cfg.JaegerPort, CollectorPort: r.cfg.CollectorPort, AgentPort: r.cfg.AgentPort,
+	})
+	if err != nil {
+		return err
+	}
+	r.jaeger = inst
+	r.addPart(inst.Stop)
+	return nil
+}
+
+func (r *runner) startRedis(ctx context.Context) error {
+	binary, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tutorial-redis-")
+	if err != nil {
+		return err
+	}
+	port := strconv.Itoa(r.cfg.RedisPort)
+	// Its log stays quiet unless it fails: it warns about things (memory
+	// overcommit) that do not matter to the tutorial.
+	p, err := startProcess("redis-server", io.Discard, os.Environ(), binary,
+		"--bind", loopback, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	r.addPart(func() error {
+		defer os.RemoveAll(dir)
+		return p.stop()
+	})
+	addr := net.JoinHostPort(loopback, port)
+	if err := waitFor(ctx, p, func() error { return ping(addr) }); err != nil {
+		return fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.output)
+	}
+	return nil
+}
+
+func (r *runner) startGitHub() error {
+	l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(r.cfg.GitHubPort)))
+	if err != nil {
+		return fmt.Errorf("the stand-in GitHub: %w", err)
+	}
+	// One 202 ("statistics being computed") per repository first, as the
+	// real GitHub does: the steps retry, and their traces show it.
+	server := &http.Server{
+		Handler:           fakegithub.New(fakegithub.Options{ComputeCalls: 1}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go server.Serve(l)
+	// Close, not Shutdown: a request to slow/… must not hold up Ctrl-C.
+	r.addPart(server.Close)
+	return nil
+}
+
+// startPrograms starts the step's programs and waits until each answers
+// its /healthz.
+func (r *runner) startPrograms(ctx context.Context) error {
+	step := r.cfg.Step
+	width := 0
+	for _, p := range step.Programs {
+		width = max(width, len(label(step, p)))
+	}
+	for _, p := range step.Programs {
+		env, err := r.env(p)
+		if err != nil {
+			return err
+		}
+		name := label(step, p)
+		prefix := fmt.Sprintf("%-*s | ", width, name)
+		proc, err := startProcess(name, r.console.prefixed(prefix), env, r.binary(p))
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.programs = append(r.programs, proc)
+		r.mu.Unlock()
+	}
+	client := &http.Client{Timeout: time.Second}
+	for i, p := range step.Programs {
+		proc := r.programs[i]
+		healthz := fmt.Sprintf("http://%s/healthz", r.address(p.Service))
+		err := waitFor(ctx, proc, func() error {
+			resp, err := client.Get(healthz)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return errors.New(resp.Status)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w (its log is above)", proc.name, err)
+		}
+	}
+	return nil
+}
+
+// env is the whole environment of program p: the learner's, then the
+// step's wiring with the addresses filled in.
+func (r *runner) env(p topology.Program) ([]string, error) {
+	env, err := topology.Resolve(p.Env, func(name string) (string, bool) {
+		addr := r.address(name)
+		return addr, addr != ""
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.Service, err)
+	}
+	env["PORT"] = strconv.Itoa(r.programPorts[p.Service])
+	env["HOST"] = loopback // not the meetup's Wi-Fi
+	if _, ok := env["JAEGER_ENDPOINT"]; ok {
+		env["JAEGER_REPORTER_FLUSH_INTERVAL"] = flushInterval.String() // the first trace shows at once
+		env["JAEGER_UI"] = r.jaeger.QueryURL                           // for the trace links they log
+	}
+	if _, ok := env["GITHUB_API_URL"]; ok && r.cfg.GitHubURL != "" {
+		env["GITHUB_API_URL"] = r.cfg.GitHubURL // GITHUB_TOKEN comes with os.Environ
+	}
+	all := os.Environ() // later entries win
+	for _, key := range slices.Sorted(maps.Keys(env)) {
+		all = append(all, key+"="+env[key])
+	}
+	return all, nil
+}
+
+// address is the host:port of a part or a program of the step, or "".
+func (r *runner) address(name string) string {
+	hostPort := func(port int) string { return net.JoinHostPort(loopback, strconv.Itoa(port)) }
+	switch name {
+	case topology.Redis:
+		return hostPort(r.cfg.RedisPort)
+	case topology.GitHub:
+		if r.cfg.GitHubURL != "" {
+			return "unused" // env replaces GITHUB_API_URL
+		}
+		return hostPort(r.cfg.GitHubPort)
+	case topology.JaegerCollector:
+		if r.jaeger == nil {
+			return ""
+		}
+		u, err := url.Parse(r.jaeger.CollectorEndpoint)
+		if err != nil {
+			return ""
+		}
+		return u.Host
+	}
+	if port, ok := r.programPorts[name]; ok {
+		return hostPort(port)
+	}
+	return ""
+}
+
+// waitFor polls ready until it succeeds, p exits, or it takes too long.
+func waitFor(ctx context.Context, p *process, ready func() error) error {
+	deadline := time.After(healthyTimeout)
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("exited while starting (%v)", p.err)
+		case <-deadline:
+			return fmt.Errorf("not ready after %s: %w", healthyTimeout, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// stop stops the programs, then what they used, each group side by side.
+// It is safe to call more than once.
+func (r *runner) stop() error {
+	r.stopOnce.Do(func() {
+		r.mu.Lock()
+		programs, parts := r.programs, r.parts
+		r.mu.Unlock()
+		var stops []func() error
+		for _, p := range programs {
+			stops = append(stops, p.stop)
+		}
+		r.stopErr = errors.Join(stopAll(stops), stopAll(parts))
+	})
+	return r.stopErr
+}
+
+func stopAll(stops []func() error) error {
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for i, stop := range stops {
+		wg.Go(func() { errs[i] = stop() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// urls lists where things are, for the learner.
+func (r *runner) urls() string {
+	var b strings.Builder
+	step := r.cfg.Step
+	line := func(what, where string) { fmt.Fprintf(&b, "  %-16s %s\n", what, where) }
+	for _, p := range step.Programs {
+		if p.Public {
+			line(label(step, p), "http://"+r.address(p.Service)+"/git/{owner}/{repo}")
+		}
+	}
+	if step.NeedsJaeger() {
+		line("Jaeger API", r.jaeger.QueryURL+"/api/traces?service=gateway")
+	}
+	if r.cfg.GitHubURL == "" {
+		line("stand-in GitHub", "http://"+r.address(topology.GitHub)+"/ (synthetic data; set GITHUB_API_URL=https://api.github.com/ for the real one)")
+	} else {
+		note := " (from GITHUB_API_URL)"
+		if os.Getenv("GITHUB_TOKEN") == "" {
+			note = " (from GITHUB_API_URL; without GITHUB_TOKEN it allows 60 requests an hour)"
+		}
+		line("GitHub", r.cfg.GitHubURL+note)
+	}
+	if step.NeedsRedis() {
+		line("Redis", r.address(topology.Redis))
+	}
+	return b.String()
+}
+
+// exampleRepo is fast in every step: the stand-in gives it fewer
+// contributors than step 2's slow path needs.
+const exampleRepo = "golang/go"
+
+// example sends one request to the step's public program, prints the
+// answer, and returns its trace ID ("" if none).
+func (r *runner) example(ctx context.Context) string {
+	var public topology.Program
+	for _, p := range r.cfg.Step.Programs {
+		if p.Public {
+			public = p
+			break
+		}
+	}
+	target := "http://" + r.address(public.Service) + "/git/" + exampleRepo
+	r.console.Printf("\nAn example request:\n$ curl %s\n", target)
+
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		r.console.Printf("%v\n", err)
+		return ""
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.console.Printf("The request failed: %v\n", err)
+		return ""
+	}
+	defer resp.Body.Close()
+	took := time.Since(start).Round(time.Millisecond)
+	var body struct {
+		Contributors []struct {
+			Login   string `json:"login"`
+			Commits int    `json:"commits"`
+		} `json:"contributors"`
+		Error string `json:"error"`
+	}
+	decodeErr := json.NewDecoder(resp.Body).Decode(&body)
+	switch {
+	case resp.StatusCode == http.StatusOK && decodeErr == nil && len(body.Contributors) > 0:
+		top := body.Contributors[0]
+		r.console.Printf("%s in %s: %d contributors; most commits: %s (%d)\n",
+			resp.Status, took, len(body.Contributors), top.Login, top.Commits)
+	case body.Error != "":
+		r.console.Printf("%s in %s: %s\n", resp.Status, took, body.Error)
+	default:
+		r.console.Printf("%s in %s\n", resp.Status, took)
+	}
+	traceID := resp.Header.Get("X-Trace-Id")
+	if traceID != "" {
+		r.console.Printf("X-Trace-Id: %s\n", traceID)
+	}
+	return traceID
+}
+
+// showTrace waits until the trace is whole in Jaeger and draws it.
+func (r *runner) showTrace(ctx context.Context, traceID string) {
+	var services []string
+	for _, p := range r.cfg.Step.Programs {
+		if _, ok := p.Env["JAEGER_ENDPOINT"]; ok {
+			services = append(services, tracedAs(r.cfg.Step, p))
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, traceTimeout)
+	defer cancel()
+	trace, err := r.jaeger.Client().WaitForTrace(ctx, traceID, complete(services))
+	if ctx.Err() != nil && len(trace.Spans) == 0 {
+		r.console.Printf("Its trace did not reach Jaeger within %s: %v\n", traceTimeout, err)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString("\n")
+	traceview.Render(&b, trace, traceview.Options{Width: r.cfg.Width, Color: r.cfg.Color})
+	if err != nil {
+		fmt.Fprintf(&b, "(incomplete: %v)\n", err)
+	}
+	r.console.Write(b.Bytes())
+}
+
+// complete says a trace is whole: it has spans of every one of services, a
+// root, no span whose parent is missing, and no new span for a while.
+func complete(services []string) func(jaeger.Trace) bool {
+	spans, since := -1, time.Now()
+	return func(trace jaeger.Trace) bool {
+		if len(trace.Spans) != spans {
+			spans, since = len(trace.Spans), time.Now()
+		}
+		ids := map[string]bool{}
+		have := map[string]bool{}
+		for _, span := range trace.Spans {
+			ids[span.SpanID] = true
+			have[trace.ServiceName(span)] = true
+		}
+		for _, service := range services {
+			if !have[service] {
+				return false
+			}
+		}
+		root := false
+		for _, span := range trace.Spans {
+			parent := span.ParentID()
+			if parent != "" && !ids[parent] {
+				return false
+			}
+			root = root || parent == ""
+		}
+		return root && time.Since(since) >= settle
+	}
+}
+
+// hints says what to try next.
+func (r *runner) hints() string {
+	step := r.cfg.Step
+	var gateway string
+	for _, p := range step.Programs {
+		if p.Public {
+			gateway = "http://" + r.address(p.Service)
+		}
+	}
+	var tries [][2]string // command, why
+	try := func(command, why string) { tries = append(tries, [2]string{command, why}) }
+	if step.NeedsJaeger() {
+		try("curl -i "+gateway+"/git/"+exampleRepo, "the same again, with its X-Trace-Id")
+	} else {
+		try("curl "+gateway+"/git/"+exampleRepo, "the same again")
+	}
+	if step.Number >= 2 {
+		try("curl "+gateway+"/git/torvalds/linux", "a slow one: why?")
+	}
+	if step.NeedsJaeger() {
+		trace := "go run ./cmd/trace"
+		if q := r.jaeger.QueryURL; q != "http://127.0.0.1:16686" {
+			trace += " -jaeger " + q
+		}
+		try(trace+" -service gateway", "the latest trace")
+		try(trace+" -details <X-Trace-Id>", "a trace, with its tags and logs")
+	}
+	width := 0
+	for _, t := range tries {
+		width = max(width, len(t[0]))
+	}
+	var b strings.Builder
+	b.WriteString("\nTry:\n")
+	for _, t := range tries {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, t[0], t[1])
+	}
+	if step.Number < len(topology.Steps()) {
+		fmt.Fprintf(&b, "Next step (after Ctrl-C): make run STEP=%d\n", step.Number+1)
+	}
+	b.WriteString("Ctrl-C stops everything.\n")
+	return b.String()
+}
