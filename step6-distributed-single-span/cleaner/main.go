@@ -7,12 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -21,19 +18,9 @@ import (
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 
-func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "cleaner")
-	if err := run(logger); err != nil {
-		logger.Error("stopped", "error", err)
-		os.Exit(1)
-	}
-}
+func main() { web.Run("cleaner", run) }
 
-func run(logger *slog.Logger) error {
-	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
+func run(ctx context.Context, logger *slog.Logger) error {
 	rdb := redis.NewClient(&redis.Options{Addr: web.EnvOr("REDIS_ADDR", "localhost:6379")})
 	defer rdb.Close()
 	hostname, _ := os.Hostname()
@@ -49,16 +36,13 @@ func run(logger *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NotFound)
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-	}
+	server := web.NewServer("8002", mux)
 
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { consumer.Run(ctx, cleanJob) })
 	err := web.Serve(ctx, logger, server)
-	stop()
+	cancel()  // the server has stopped: stop taking jobs too
 	wg.Wait() // let the jobs in hand finish
 	return err
 }

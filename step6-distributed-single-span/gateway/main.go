@@ -6,11 +6,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
@@ -20,25 +16,14 @@ import (
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 
-func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "gateway")
-	if err := run(logger); err != nil {
-		logger.Error("stopped", "error", err)
-		os.Exit(1)
-	}
-}
+func main() { web.Run("gateway", run) }
 
-func run(logger *slog.Logger) error {
-	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	tracer, closer, err := tracing.Init("gateway", logger)
+func run(ctx context.Context, logger *slog.Logger) error {
+	closer, err := tracing.Init("gateway", logger)
 	if err != nil {
 		return err
 	}
 	defer closer.Close() // flush the last spans on the way out
-	opentracing.SetGlobalTracer(tracer)
 
 	replyTimeout, err := time.ParseDuration(web.EnvOr("REPLY_TIMEOUT", "15s"))
 	if err != nil {
@@ -53,11 +38,7 @@ func run(logger *slog.Logger) error {
 		replyTimeout: replyTimeout,
 	}
 	defer app.redis.Close()
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
+	server := web.NewServer("8000", web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()))
 	return web.Serve(ctx, logger, server)
 }
 

@@ -16,16 +16,17 @@ import (
 	"github.com/uber/jaeger-client-go/config"
 )
 
-// Init creates a Jaeger tracer for service. It reads the standard
+// Init makes a Jaeger tracer for service the global tracer, which
+// opentracing.StartSpan and StartSpanFromContext use. It reads the standard
 // JAEGER_* environment variables: JAEGER_ENDPOINT sends spans over HTTP to
 // a collector (http://localhost:14268/api/traces); without it they go over
 // UDP to an agent (JAEGER_AGENT_HOST:JAEGER_AGENT_PORT, localhost:6831).
 //
 // Closing the returned io.Closer flushes the spans still buffered.
-func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
+func Init(service string, logger *slog.Logger) (io.Closer, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading JAEGER_* variables: %w", err)
+		return nil, fmt.Errorf("reading JAEGER_* variables: %w", err)
 	}
 	cfg.ServiceName = service
 
@@ -39,7 +40,12 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 	// 128-bit trace IDs are what Jaeger v2 (and W3C Trace Context) show.
 	cfg.Gen128Bit = true
 
-	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+	tracer, closer, err := cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+	if err != nil {
+		return nil, err
+	}
+	opentracing.SetGlobalTracer(tracer)
+	return closer, nil
 }
 
 // TraceRequest gives every request a span named for its route, and tells

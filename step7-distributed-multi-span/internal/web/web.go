@@ -7,10 +7,37 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
+
+// Run is every program's main: it gives run a logger that names the
+// service, and a context that Ctrl-C (SIGINT) or "docker stop" (SIGTERM)
+// cancels. If run fails, the program exits with status 1.
+func Run(service string, run func(ctx context.Context, logger *slog.Logger) error) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", service)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, logger)
+	stop()
+	if err != nil {
+		logger.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// NewServer serves handler on HOST:PORT (all interfaces unless HOST is
+// set; defaultPort unless PORT is).
+func NewServer(defaultPort string, handler http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              net.JoinHostPort(os.Getenv("HOST"), EnvOr("PORT", defaultPort)),
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+}
 
 // EnvOr returns the environment variable name, or fallback when it is unset.
 func EnvOr(name, fallback string) string {
