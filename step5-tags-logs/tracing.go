@@ -69,6 +69,7 @@ type jaegerLogger struct{ logger *slog.Logger }
 
 func (l jaegerLogger) Error(msg string) { l.logger.Error("jaeger: " + msg) }
 
+// Infof gets the tracer's chatter ("debug logging disabled"): debug level.
 func (l jaegerLogger) Infof(msg string, args ...any) {
-	l.logger.Info("jaeger: " + fmt.Sprintf(msg, args...))
+	l.logger.Debug("jaeger: " + fmt.Sprintf(msg, args...))
 }
