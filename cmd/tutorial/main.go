@@ -55,7 +55,7 @@ func main() {
 		cancel()
 		<-signals
 		fmt.Fprintln(os.Stderr, "\ntutorial: killing everything")
-		killAll()
+		running.KillAll()
 		os.Exit(1)
 	}()
 

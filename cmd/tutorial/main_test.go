@@ -12,13 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
@@ -68,7 +69,7 @@ func TestStep7(t *testing.T) {
 
 	run.interrupt(t)
 	if !strings.Contains(run.output(), "Stopped: nothing left running.") {
-		t.Errorf("output after Ctrl-C:\n%s", lastLinesOf(run.output(), 10))
+		t.Errorf("output after Ctrl-C:\n%s", proc.LastLines(run.output(), 10))
 	}
 	// Stopped by SIGTERM, not killed when the runner exited (Pdeathsig).
 	for _, service := range []string{"gateway", "contributors", "cleaner"} {
@@ -134,40 +135,32 @@ func TestTakenPortSaysWhichAndWhatToDo(t *testing.T) {
 // tutorial is a run of the command, in a process group of its own as a
 // terminal would start it.
 type tutorial struct {
-	cmd    *exec.Cmd
-	out    syncBuffer
-	exited chan struct{}
+	*proc.Process
+	out proc.Buffer
 }
 
 func startTutorial(t *testing.T, args ...string) *tutorial {
 	t.Helper()
 	binary := e2e.Build(t, ".")
-	run := &tutorial{exited: make(chan struct{})}
-	run.cmd = exec.Command(binary, args...)
-	run.cmd.Dir = filepath.Join("..", "..") // where make runs it
-	run.cmd.Env = []string{"COLUMNS=200", "NO_COLOR=1"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GITHUB_API_URL=") { // the stand-in, always
-			run.cmd.Env = append(run.cmd.Env, kv)
-		}
-	}
-	run.cmd.Stdout = &run.out
-	run.cmd.Stderr = &run.out
-	run.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := run.cmd.Start(); err != nil {
+	root, err := paths.Root(".")
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		run.cmd.Wait()
-		close(run.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-run.exited:
-		default: // a failed test: kill it, and its Pdeathsig everything it started
-			syscall.Kill(-run.cmd.Process.Pid, syscall.SIGKILL)
-			<-run.exited
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = root // where make runs it
+	cmd.Env = []string{"COLUMNS=200", "NO_COLOR=1"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GITHUB_API_URL=") { // the stand-in, always
+			cmd.Env = append(cmd.Env, kv)
 		}
+	}
+	run := &tutorial{}
+	if run.Process, err = proc.Start("tutorial", &run.out, cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// A failed test: kill it, and its Pdeathsig everything it started.
+		run.Kill()
 		if t.Failed() {
 			t.Logf("output of tutorial %s:\n%s", strings.Join(args, " "), run.output())
 		}
@@ -182,8 +175,8 @@ func (r *tutorial) waitFor(t *testing.T, text string, timeout time.Duration) {
 	deadline := time.After(timeout)
 	for !strings.Contains(r.output(), text) {
 		select {
-		case <-r.exited:
-			t.Fatalf("exited (%v) before printing %q", r.cmd.ProcessState, text)
+		case <-r.Exited():
+			t.Fatalf("exited (exit status %d) before printing %q", r.ExitCode(), text)
 		case <-deadline:
 			t.Fatalf("no %q after %s", text, timeout)
 		case <-time.After(25 * time.Millisecond):
@@ -194,7 +187,7 @@ func (r *tutorial) waitFor(t *testing.T, text string, timeout time.Duration) {
 // interrupt sends SIGINT, as Ctrl-C does, and expects a clean exit.
 func (r *tutorial) interrupt(t *testing.T) {
 	t.Helper()
-	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGINT)
+	r.Signal(syscall.SIGINT)
 	if code := r.wait(t); code != 0 {
 		t.Errorf("exit status %d after Ctrl-C, want 0", code)
 	}
@@ -203,30 +196,32 @@ func (r *tutorial) interrupt(t *testing.T) {
 func (r *tutorial) wait(t *testing.T) int {
 	t.Helper()
 	select {
-	case <-r.exited:
-		return r.cmd.ProcessState.ExitCode()
+	case <-r.Exited():
+		return r.ExitCode()
 	case <-time.After(30 * time.Second):
 		t.Fatal("still running 30s later")
 		return -1
 	}
 }
 
-// proc is a process as /proc shows it.
-type proc struct {
+// procEntry is a process as /proc shows it.
+type procEntry struct {
 	pid, ppid, pgid int
 	name            string
 }
 
-func (p proc) String() string { return fmt.Sprintf("%s (pid %d, group %d)", p.name, p.pid, p.pgid) }
+func (p procEntry) String() string {
+	return fmt.Sprintf("%s (pid %d, group %d)", p.name, p.pid, p.pgid)
+}
 
 // processes lists every process of the machine.
-func processes(t *testing.T) []proc {
+func processes(t *testing.T) []procEntry {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Skip("no /proc:", err)
 	}
-	var procs []proc
+	var procs []procEntry
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -244,17 +239,17 @@ func processes(t *testing.T) []proc {
 		}
 		ppid, _ := strconv.Atoi(fields[1])
 		pgid, _ := strconv.Atoi(fields[2])
-		procs = append(procs, proc{pid: pid, ppid: ppid, pgid: pgid, name: string(stat[open+1 : close])})
+		procs = append(procs, procEntry{pid: pid, ppid: ppid, pgid: pgid, name: string(stat[open+1 : close])})
 	}
 	return procs
 }
 
 // children lists the processes the run started.
-func (r *tutorial) children(t *testing.T) []proc {
+func (r *tutorial) children(t *testing.T) []procEntry {
 	t.Helper()
-	var children []proc
+	var children []procEntry
 	for _, p := range processes(t) {
-		if p.ppid == r.cmd.Process.Pid {
+		if p.ppid == r.Pid() {
 			children = append(children, p)
 		}
 	}
@@ -263,7 +258,7 @@ func (r *tutorial) children(t *testing.T) []proc {
 
 // checkGone fails t if a process of the groups of started is left, or a
 // port is still taken.
-func checkGone(t *testing.T, started []proc, ports []int) {
+func checkGone(t *testing.T, started []procEntry, ports []int) {
 	t.Helper()
 	groups := map[int]bool{}
 	for _, p := range started {
@@ -307,27 +302,4 @@ func section(out, prefix string) string {
 	}
 	s, _, _ := strings.Cut(prefix+after, "\n\n")
 	return s
-}
-
-func lastLinesOf(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// syncBuffer is a bytes.Buffer that the process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

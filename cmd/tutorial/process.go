@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // stopTimeout is how long a program may take to exit after SIGTERM before
@@ -18,50 +20,38 @@ import (
 // slowest request (torvalds/linux in step 2) takes a few seconds.
 const stopTimeout = 10 * time.Second
 
-// process is a program the runner started, in a process group of its own.
+// process is a program the runner started, in a process group of its own:
+// Ctrl-C in the terminal reaches only the runner, which then stops
+// everything in order, and stopping a program reaches anything it started.
+// On Linux it dies with the runner (a crash, a SIGKILL), so no program
+// outlives the runner holding its port.
 type process struct {
-	name   string
-	cmd    *exec.Cmd
-	output *lastLines    // the end of its output, for error messages
-	exited chan struct{} // closed once it has exited
-	err    error         // how it exited, once exited is closed
+	*proc.Process
+	output *proc.Tail // the end of its output, for error messages
 }
 
 // running holds every process started and not yet exited, so that a second
 // Ctrl-C can kill them all.
-var running struct {
-	mu sync.Mutex
-	m  map[*process]bool
-}
+var running proc.Set
 
 // startProcess runs binary with env (the whole environment) and writes
 // its output to out, as well as keeping the end of it.
 func startProcess(name string, out io.Writer, env []string, binary string, args ...string) (*process, error) {
-	p := &process{name: name, output: &lastLines{max: 30}, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = env
-	p.cmd.Stdout = io.MultiWriter(out, p.output)
-	p.cmd.Stderr = p.cmd.Stdout
-	p.cmd.SysProcAttr = sysProcAttr()
-	// A grandchild holding the output pipe open must not hang Wait.
-	p.cmd.WaitDelay = time.Second
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+	p := &process{output: proc.NewTail(16 << 10)}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	started, err := proc.Start(name, io.MultiWriter(out, p.output), cmd)
+	if err != nil {
+		return nil, err
 	}
-	running.mu.Lock()
-	if running.m == nil {
-		running.m = map[*process]bool{}
-	}
-	running.m[p] = true
-	running.mu.Unlock()
-	go func() {
-		p.err = p.cmd.Wait()
-		running.mu.Lock()
-		delete(running.m, p)
-		running.mu.Unlock()
-		close(p.exited)
-	}()
+	p.Process = started
+	running.Add(started)
 	return p, nil
+}
+
+// lastLines is the end of the process's output, for an error message.
+func (p *process) lastLines() string {
+	return proc.LastLines(p.output.String(), 30)
 }
 
 // stop sends SIGTERM to the process's group and waits for it to exit,
@@ -69,47 +59,16 @@ func startProcess(name string, out io.Writer, env []string, binary string, args 
 // exit cleanly. A process that had exited before is left to whoever saw it
 // exit to report.
 func (p *process) stop() error {
-	select {
-	case <-p.exited:
+	if !p.Running() {
 		return nil
-	default:
 	}
-	p.signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-		if p.err != nil && !isSignal(p.err, syscall.SIGTERM) {
-			return fmt.Errorf("%s exited with %v", p.name, p.err)
-		}
-		return nil
-	case <-time.After(stopTimeout):
-		p.signal(syscall.SIGKILL)
-		<-p.exited
-		return fmt.Errorf("%s did not stop within %s; killed it", p.name, stopTimeout)
+	switch err := p.Stop(stopTimeout); {
+	case errors.Is(err, proc.ErrStopTimeout):
+		return fmt.Errorf("%s did not stop within %s; killed it", p.Name(), stopTimeout)
+	case err != nil && !proc.Signaled(err, syscall.SIGTERM):
+		return fmt.Errorf("%s exited with %v", p.Name(), err)
 	}
-}
-
-// signal signals the process's group: the program and anything it started.
-func (p *process) signal(sig syscall.Signal) {
-	syscall.Kill(-p.cmd.Process.Pid, sig) // ESRCH: already gone, fine
-}
-
-// killAll kills every running process at once.
-func killAll() {
-	running.mu.Lock()
-	defer running.mu.Unlock()
-	for p := range running.m {
-		p.signal(syscall.SIGKILL)
-	}
-}
-
-// isSignal reports whether err is the exit of a process killed by sig.
-func isSignal(err error, sig syscall.Signal) bool {
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		return false
-	}
-	status, ok := exit.Sys().(syscall.WaitStatus)
-	return ok && status.Signaled() && status.Signal() == sig
+	return nil
 }
 
 // console is the terminal the runner and its programs share. Writes are
@@ -162,35 +121,4 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 	w.partial = append(w.partial[:0], w.partial[last+1:]...)
 	_, err := io.WriteString(w.console, b.String())
 	return len(p), err
-}
-
-// lastLines is an io.Writer that keeps the last max lines written to it.
-type lastLines struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-	part  string
-}
-
-func (l *lastLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for line := range strings.Lines(l.part + string(p)) {
-		if !strings.HasSuffix(line, "\n") {
-			l.part = line
-			return len(p), nil
-		}
-		l.lines = append(l.lines, strings.TrimSuffix(line, "\n"))
-		if len(l.lines) > l.max {
-			l.lines = l.lines[1:]
-		}
-	}
-	l.part = ""
-	return len(p), nil
-}
-
-func (l *lastLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(append(l.lines, l.part), "\n")
 }

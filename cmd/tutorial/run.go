@@ -19,6 +19,8 @@ import (
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/redisping"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
@@ -69,7 +71,7 @@ type runner struct {
 // run runs cfg.Step until ctx ends (Ctrl-C), then stops everything.
 func run(ctx context.Context, c *console, cfg config) (err error) {
 	start := time.Now()
-	root, err := findRoot()
+	root, err := paths.Root(".")
 	if err != nil {
 		return err
 	}
@@ -108,13 +110,13 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 
 	died := make(chan *process, len(r.programs))
 	for _, p := range r.programs {
-		go func() { <-p.exited; died <- p }()
+		go func() { <-p.Exited(); died <- p }()
 	}
 	select {
 	case <-ctx.Done():
 		return r.shutDown()
 	case p := <-died:
-		return fmt.Errorf("%s stopped unexpectedly (%v): its log is above; stopped the rest", p.name, p.err)
+		return fmt.Errorf("%s stopped unexpectedly (%v): its log is above; stopped the rest", p.Name(), p.Err())
 	}
 }
 
@@ -235,8 +237,8 @@ func (r *runner) startRedis(ctx context.Context) error {
 		return p.stop()
 	})
 	addr := net.JoinHostPort(loopback, port)
-	if err := waitFor(ctx, p, func() error { return ping(addr) }); err != nil {
-		return fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.output)
+	if err := waitFor(ctx, p, func() error { return redisping.Ping(addr) }); err != nil {
+		return fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.lastLines())
 	}
 	return nil
 }
@@ -273,19 +275,19 @@ func (r *runner) startPrograms(ctx context.Context) error {
 		}
 		name := label(step, p)
 		prefix := fmt.Sprintf("%-*s | ", width, name)
-		proc, err := startProcess(name, r.console.prefixed(prefix), env, r.binary(p))
+		started, err := startProcess(name, r.console.prefixed(prefix), env, r.binary(p))
 		if err != nil {
 			return err
 		}
 		r.mu.Lock()
-		r.programs = append(r.programs, proc)
+		r.programs = append(r.programs, started)
 		r.mu.Unlock()
 	}
 	client := &http.Client{Timeout: time.Second}
 	for i, p := range step.Programs {
-		proc := r.programs[i]
+		program := r.programs[i]
 		healthz := fmt.Sprintf("http://%s/healthz", r.address(p.Service))
-		err := waitFor(ctx, proc, func() error {
+		err := waitFor(ctx, program, func() error {
 			resp, err := client.Get(healthz)
 			if err != nil {
 				return err
@@ -297,7 +299,7 @@ func (r *runner) startPrograms(ctx context.Context) error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("%s: %w (its log is above)", proc.name, err)
+			return fmt.Errorf("%s: %w (its log is above)", program.Name(), err)
 		}
 	}
 	return nil
@@ -365,8 +367,8 @@ func waitFor(ctx context.Context, p *process, ready func() error) error {
 			return nil
 		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("exited while starting (%v)", p.err)
+		case <-p.Exited():
+			return fmt.Errorf("exited while starting (%v)", p.Err())
 		case <-deadline:
 			return fmt.Errorf("not ready after %s: %w", healthyTimeout, err)
 		case <-ctx.Done():

@@ -14,17 +14,18 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // state is what the test binary shares between its tests and Main cleans up.
 var state struct {
 	mu      sync.Mutex
-	dir     string            // built binaries; "" until Main runs
-	running map[*run]struct{} // started and not yet exited
+	dir     string   // built binaries; "" until Main runs
+	running proc.Set // started and not yet exited
 }
 
 // Main runs the tests, then stops whatever the package started and is still
@@ -58,16 +59,10 @@ func Main(m *testing.M) int {
 
 func cleanUp(failed bool) {
 	state.mu.Lock()
-	runs := make([]*run, 0, len(state.running))
-	for r := range state.running {
-		runs = append(runs, r)
-	}
 	dir := state.dir
 	state.mu.Unlock()
 
-	for _, r := range runs {
-		r.kill()
-	}
+	state.running.KillAll()
 	stopJaeger(failed)
 	os.RemoveAll(dir)
 }
@@ -82,28 +77,4 @@ func binDir(t testing.TB) string {
 		t.Fatal("e2e: add `func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }` to the test package")
 	}
 	return state.dir
-}
-
-func track(r *run) {
-	state.mu.Lock()
-	defer state.mu.Unlock()
-	if state.running == nil {
-		state.running = map[*run]struct{}{}
-	}
-	state.running[r] = struct{}{}
-}
-
-func untrack(r *run) {
-	state.mu.Lock()
-	defer state.mu.Unlock()
-	delete(state.running, r)
-}
-
-// lastLines returns at most n final lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

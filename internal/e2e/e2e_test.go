@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -135,22 +136,22 @@ func TestStopKillsAfterTimeout(t *testing.T) {
 
 func TestRedis(t *testing.T) {
 	r := Redis(t)
-	if err := ping(r.Addr()); err != nil {
+	if err := redisping.Ping(r.Addr()); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := ping(r.Addr()); err == nil {
+	if err := redisping.Ping(r.Addr()); err == nil {
 		t.Fatal("Redis answers after Stop")
 	}
 	r.Restart(t)
-	if err := ping(r.Addr()); err != nil {
+	if err := redisping.Ping(r.Addr()); err != nil {
 		t.Fatalf("after Restart: %v", err)
 	}
 	r.Kill()
 	r.Restart(t)
-	if err := ping(r.Addr()); err != nil {
+	if err := redisping.Ping(r.Addr()); err != nil {
 		t.Fatalf("after Kill and Restart: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 var shared struct {
@@ -49,7 +50,7 @@ func stopJaeger(failed bool) {
 		return
 	}
 	if failed {
-		fmt.Fprintf(os.Stderr, "e2e: Jaeger's log ends:\n%s\n", lastLines(inst.Log(), 20))
+		fmt.Fprintf(os.Stderr, "e2e: Jaeger's log ends:\n%s\n", proc.LastLines(inst.Log(), 20))
 	}
 	if err := inst.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

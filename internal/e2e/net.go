@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // FreePort returns a TCP port that is free on 127.0.0.1 right now.
@@ -38,7 +40,7 @@ func WaitHealthy(t testing.TB, url string) {
 func (p *Process) WaitHealthy(t testing.TB, url string) {
 	t.Helper()
 	if err := waitHealthy(url, p.Exited()); err != nil {
-		t.Fatalf("e2e: %s: %v\n%s", p.name, err, lastLines(p.Output(), 30))
+		t.Fatalf("e2e: %s: %v\n%s", p.name, err, proc.LastLines(p.Output(), 30))
 	}
 }
 

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -9,9 +9,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // stopTimeout is how long a program may take to exit after SIGTERM. The
@@ -25,7 +26,7 @@ type Process struct {
 	binary string
 	env    map[string]string
 	args   []string
-	out    syncBuffer
+	out    proc.Buffer
 
 	mu  sync.Mutex
 	run *run // the latest start
@@ -33,9 +34,7 @@ type Process struct {
 
 // run is one start of a Process.
 type run struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has exited
-	err    error         // how it exited, once exited is closed
+	*proc.Process
 	// expected is set once the test stopped or killed the process or
 	// waited for its exit: then an exit is no surprise.
 	expected atomic.Bool
@@ -46,6 +45,11 @@ type run struct {
 // kept, and logged if the test fails. When the test ends, the process is
 // stopped as Stop does, and the test fails if it does not exit cleanly or
 // had exited with an error that the test did not expect.
+//
+// The program runs in a process group of its own, which Stop and Kill
+// signal; on Linux it is killed if the test binary dies without stopping
+// it (a panic, go test's -timeout), so no program outlives a test run
+// holding its port.
 func Start(t testing.TB, name, binary string, env map[string]string, args ...string) *Process {
 	t.Helper()
 	binDir(t)
@@ -70,23 +74,13 @@ func (p *Process) start() error {
 	for _, key := range slices.Sorted(maps.Keys(p.env)) {
 		cmd.Env = append(cmd.Env, key+"="+p.env[key])
 	}
-	cmd.Stdout = &p.out
-	cmd.Stderr = &p.out
-	cmd.SysProcAttr = sysProcAttr()
-	// A grandchild holding the output pipe open must not hang Wait.
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", p.name, err)
+	started, err := proc.Start(p.name, &p.out, cmd)
+	if err != nil {
+		return err
 	}
-	r := &run{cmd: cmd, exited: make(chan struct{})}
-	track(r)
-	go func() {
-		r.err = cmd.Wait()
-		untrack(r)
-		close(r.exited)
-	}()
+	state.running.Add(started)
 	p.mu.Lock()
-	p.run = r
+	p.run = &run{Process: started}
 	p.mu.Unlock()
 	return nil
 }
@@ -103,27 +97,20 @@ func (p *Process) current() *run {
 // error. Stopping a stopped process does nothing.
 func (p *Process) Stop() error {
 	r := p.current()
-	select {
-	case <-r.exited:
-		if r.expected.Swap(true) || r.err == nil {
+	if !r.Running() {
+		if r.expected.Swap(true) || r.Err() == nil {
 			return nil
 		}
-		return fmt.Errorf("%s had exited on its own: %w\n%s", p.name, r.err, lastLines(p.Output(), 20))
-	default:
+		return fmt.Errorf("%s had exited on its own: %w\n%s", p.name, r.Err(), p.lastLines())
 	}
 	r.expected.Store(true)
-	r.signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-		if r.err != nil {
-			return fmt.Errorf("%s exited with %w after SIGTERM\n%s", p.name, r.err, lastLines(p.Output(), 20))
-		}
-		return nil
-	case <-time.After(stopTimeout):
-		r.signal(syscall.SIGKILL)
-		<-r.exited
-		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed it\n%s", p.name, stopTimeout, lastLines(p.Output(), 20))
+	switch err := r.Stop(stopTimeout); {
+	case errors.Is(err, proc.ErrStopTimeout):
+		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed it\n%s", p.name, stopTimeout, p.lastLines())
+	case err != nil:
+		return fmt.Errorf("%s exited with %w after SIGTERM\n%s", p.name, err, p.lastLines())
 	}
+	return nil
 }
 
 // Kill kills the process at once (SIGKILL), as a crash would, and waits
@@ -131,7 +118,7 @@ func (p *Process) Stop() error {
 func (p *Process) Kill() {
 	r := p.current()
 	r.expected.Store(true)
-	r.kill()
+	r.Kill()
 }
 
 // Wait waits up to timeout for the process to exit by itself and returns
@@ -140,9 +127,9 @@ func (p *Process) Kill() {
 func (p *Process) Wait(timeout time.Duration) error {
 	r := p.current()
 	select {
-	case <-r.exited:
+	case <-r.Exited():
 		r.expected.Store(true)
-		return r.err
+		return r.Err()
 	case <-time.After(timeout):
 		return fmt.Errorf("%s still running after %s", p.name, timeout)
 	}
@@ -151,7 +138,7 @@ func (p *Process) Wait(timeout time.Duration) error {
 // Exited returns a channel that is closed when the process (as last
 // started) exits.
 func (p *Process) Exited() <-chan struct{} {
-	return p.current().exited
+	return p.current().Exited()
 }
 
 // Restart starts the program again with the same environment and
@@ -173,36 +160,7 @@ func (p *Process) Output() string {
 	return p.out.String()
 }
 
-// signal signals the process's group: the program and anything it started.
-func (r *run) signal(sig syscall.Signal) {
-	syscall.Kill(-r.cmd.Process.Pid, sig) // ESRCH: already gone, fine
-}
-
-func (r *run) kill() {
-	select {
-	case <-r.exited:
-		return
-	default:
-	}
-	r.signal(syscall.SIGKILL)
-	<-r.exited
-}
-
-// syncBuffer is a bytes.Buffer safe for the process to write while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// lastLines is the end of the output, for an error message.
+func (p *Process) lastLines() string {
+	return proc.LastLines(p.Output(), 20)
 }

@@ -1,14 +1,14 @@
 package e2e
 
 import (
-	"bufio"
-	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
 
 // RedisServer is a redis-server that a test started.
@@ -60,38 +60,16 @@ func (r *RedisServer) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.After(healthyTimeout)
 	for {
-		err := ping(r.addr)
+		err := redisping.Ping(r.addr)
 		if err == nil {
 			return
 		}
 		select {
 		case <-r.proc.Exited():
-			t.Fatalf("e2e: redis-server exited:\n%s", lastLines(r.Output(), 20))
+			t.Fatalf("e2e: redis-server exited:\n%s", proc.LastLines(r.Output(), 20))
 		case <-deadline:
-			t.Fatalf("e2e: redis-server on %s not ready after %s: %v\n%s", r.addr, healthyTimeout, err, lastLines(r.Output(), 20))
+			t.Fatalf("e2e: redis-server on %s not ready after %s: %v\n%s", r.addr, healthyTimeout, err, proc.LastLines(r.Output(), 20))
 		case <-time.After(healthyPoll):
 		}
 	}
-}
-
-// ping sends Redis a PING in RESP, its wire protocol, and expects +PONG. It
-// answers -LOADING while it is not ready.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line = strings.TrimRight(line, "\r\n"); line != "+PONG" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }

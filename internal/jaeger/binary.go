@@ -1,7 +1,6 @@
 package jaeger
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // jaegerModule is the module tools/go.mod pins; its cmd/jaeger is Jaeger v2.
@@ -37,7 +39,7 @@ func Binary(ctx context.Context, progress io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	root, err := findRoot(wd)
+	root, err := paths.Root(wd)
 	if err != nil {
 		return "", err
 	}
@@ -69,25 +71,6 @@ func Binary(ctx context.Context, progress io.Writer) (string, error) {
 	return path, nil
 }
 
-// findRoot walks up from dir to the tutorial's root: the directory holding
-// tools/go.mod. Tests run in their package's directory, commands at the root.
-func findRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		if exists(filepath.Join(d, "tools", "go.mod")) {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no tools/go.mod in %s or above: run from inside the tutorial's clone", dir)
-		}
-		d = parent
-	}
-}
-
 // jaegerVersion reads the version of the Jaeger module that goModPath
 // requires, in either the one-line or the block form of require.
 func jaegerVersion(goModPath string) (string, error) {
@@ -112,13 +95,9 @@ func jaegerVersion(goModPath string) (string, error) {
 // $TUTORIAL_CACHE_DIR, or the user's cache directory/tracing-tutorial, then
 // jaeger-<version>/jaeger.
 func binaryPath(version string) (string, error) {
-	cache := os.Getenv("TUTORIAL_CACHE_DIR")
-	if cache == "" {
-		userCache, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache directory for Jaeger (set TUTORIAL_CACHE_DIR): %w", err)
-		}
-		cache = filepath.Join(userCache, "tracing-tutorial")
+	cache, err := paths.CacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for Jaeger (set TUTORIAL_CACHE_DIR): %w", err)
 	}
 	return filepath.Join(cache, "jaeger-"+version, "jaeger"), nil
 }
@@ -171,7 +150,7 @@ func build(ctx context.Context, toolsDir, version, path string, progress io.Writ
 	cmd.Dir = toolsDir
 	// go build -v names each package on stderr as it compiles it, which
 	// makes a progress count.
-	output := &lineCounter{tail: newTail(8 << 10)}
+	output := &lineCounter{tail: proc.NewTail(8 << 10)}
 	cmd.Stdout = output
 	cmd.Stderr = output
 
@@ -207,7 +186,7 @@ func build(ctx context.Context, toolsDir, version, path string, progress io.Writ
 type lineCounter struct {
 	mu    sync.Mutex
 	lines int
-	tail  *tail
+	tail  *proc.Tail
 }
 
 func (c *lineCounter) Write(p []byte) (int, error) {
@@ -226,17 +205,4 @@ func (c *lineCounter) Lines() int {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// lastLines returns at most n final lines of s.
-func lastLines(s string, n int) string {
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

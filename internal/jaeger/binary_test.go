@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/paths"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -46,7 +48,7 @@ func TestJaegerVersion(t *testing.T) {
 
 // The real tools/go.mod must be readable, or every e2e test fails.
 func TestJaegerVersionOfTools(t *testing.T) {
-	root, err := findRoot(".")
+	root, err := paths.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,44 +57,13 @@ func TestJaegerVersionOfTools(t *testing.T) {
 	}
 }
 
-func TestFindRoot(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "tools", "go.mod"), "module tools\n")
-	deep := filepath.Join(root, "step3", "gateway")
-	if err := os.MkdirAll(deep, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{root, deep, filepath.Join(root, "tools")} {
-		if got, err := findRoot(dir); err != nil || got != root {
-			t.Errorf("findRoot(%s) = %q, %v; want %q", dir, got, err, root)
-		}
-	}
-	if got, err := findRoot(t.TempDir()); err == nil {
-		t.Errorf("findRoot outside the tutorial = %q, want an error", got)
-	}
-}
-
+// Where the cache is comes from paths.CacheDir, tested there.
 func TestBinaryPath(t *testing.T) {
-	t.Run("TUTORIAL_CACHE_DIR", func(t *testing.T) {
-		t.Setenv("TUTORIAL_CACHE_DIR", "/cache")
-		got, err := binaryPath("v1.76.0")
-		if want := "/cache/jaeger-v1.76.0/jaeger"; err != nil || got != want {
-			t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
-		}
-	})
-	t.Run("user cache", func(t *testing.T) {
-		t.Setenv("TUTORIAL_CACHE_DIR", "")
-		t.Setenv("XDG_CACHE_HOME", "/xdg")
-		t.Setenv("HOME", "/home/learner") // where macOS looks
-		userCache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := binaryPath("v1.76.0")
-		if want := filepath.Join(userCache, "tracing-tutorial", "jaeger-v1.76.0", "jaeger"); err != nil || got != want {
-			t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
-		}
-	})
+	t.Setenv("TUTORIAL_CACHE_DIR", "/cache")
+	got, err := binaryPath("v1.76.0")
+	if want := "/cache/jaeger-v1.76.0/jaeger"; err != nil || got != want {
+		t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
+	}
 }
 
 func TestLockDirWaitsAndSaysSo(t *testing.T) {

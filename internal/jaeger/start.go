@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 // Options choose the ports the tutorial's programs talk to. 0 means any
@@ -34,11 +36,9 @@ type Instance struct {
 	AgentHostPort     string // 127.0.0.1:P, JAEGER_AGENT_HOST and JAEGER_AGENT_PORT
 	HealthURL         string // healthcheckv2's status page: 200 when every component is up
 
-	cmd     *exec.Cmd
-	dir     string        // holds the generated configuration
-	exited  chan struct{} // closed once the process has exited
-	waitErr error         // the process's exit, once exited is closed
-	log     *tail
+	process *proc.Process
+	dir     string // holds the generated configuration
+	log     *proc.Tail
 
 	stopOnce sync.Once
 	stopErr  error
@@ -102,29 +102,24 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 		AgentHostPort:     "127.0.0.1:" + strconv.Itoa(p.ThriftCompact),
 		HealthURL:         "http://127.0.0.1:" + strconv.Itoa(p.Health) + "/status",
 		dir:               dir,
-		exited:            make(chan struct{}),
-		log:               newTail(logTailBytes),
+		log:               proc.NewTail(logTailBytes),
 	}
 	var logw io.Writer = inst.log
 	if opts.LogFile != nil {
 		logw = io.MultiWriter(inst.log, opts.LogFile)
 	}
-	inst.cmd = exec.Command(binary, "--config", "file:"+configPath)
-	inst.cmd.Stdout = logw
-	inst.cmd.Stderr = logw
-	inst.cmd.SysProcAttr = sysProcAttr()
-	if err := inst.cmd.Start(); err != nil {
+	// In a process group of its own, Jaeger is out of reach of a Ctrl-C
+	// in the terminal until the program that started it stops it in
+	// order, and (on Linux) dies with that program.
+	inst.process, err = proc.Start("Jaeger", logw, exec.Command(binary, "--config", "file:"+configPath))
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting Jaeger: %w", err)
+		return nil, err
 	}
-	go func() {
-		inst.waitErr = inst.cmd.Wait()
-		close(inst.exited)
-	}()
 
 	if err := inst.waitReady(ctx); err != nil {
 		inst.Stop()
-		return nil, fmt.Errorf("%w\nJaeger's log ends:\n%s", err, lastLines(inst.Log(), 30))
+		return nil, fmt.Errorf("%w\nJaeger's log ends:\n%s", err, proc.LastLines(inst.Log(), 30))
 	}
 	return inst, nil
 }
@@ -146,8 +141,8 @@ func (i *Instance) waitReady(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-i.exited:
-			return fmt.Errorf("Jaeger exited while starting: %v", i.waitErr)
+		case <-i.process.Exited():
+			return fmt.Errorf("Jaeger exited while starting: %v", i.process.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("Jaeger not ready after %s: %w (%v)", readyTimeout, last, ctx.Err())
 		case <-time.After(pollInterval):
@@ -189,36 +184,18 @@ func (i *Instance) Log() string {
 func (i *Instance) Stop() error {
 	i.stopOnce.Do(func() {
 		defer os.RemoveAll(i.dir)
-		select {
-		case <-i.exited:
-			if i.waitErr != nil {
-				i.stopErr = fmt.Errorf("Jaeger had already exited: %w", i.waitErr)
+		if !i.process.Running() {
+			if err := i.process.Err(); err != nil {
+				i.stopErr = fmt.Errorf("Jaeger had already exited: %w", err)
 			}
 			return
-		default:
 		}
-		pgid := -i.cmd.Process.Pid
-		syscall.Kill(pgid, syscall.SIGTERM)
-		select {
-		case <-i.exited:
-			if i.waitErr != nil && !isSignal(i.waitErr, syscall.SIGTERM) {
-				i.stopErr = fmt.Errorf("Jaeger exited with %w", i.waitErr)
-			}
-		case <-time.After(stopTimeout):
-			syscall.Kill(pgid, syscall.SIGKILL)
-			<-i.exited
+		switch err := i.process.Stop(stopTimeout); {
+		case errors.Is(err, proc.ErrStopTimeout):
 			i.stopErr = fmt.Errorf("Jaeger did not exit within %s of SIGTERM; killed it", stopTimeout)
+		case err != nil && !proc.Signaled(err, syscall.SIGTERM):
+			i.stopErr = fmt.Errorf("Jaeger exited with %w", err)
 		}
 	})
 	return i.stopErr
-}
-
-// isSignal reports whether err is the exit of a process killed by sig.
-func isSignal(err error, sig syscall.Signal) bool {
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		return false
-	}
-	status, ok := exit.Sys().(syscall.WaitStatus)
-	return ok && status.Signaled() && status.Signal() == sig
 }
