@@ -45,7 +45,7 @@ func startStack(t *testing.T, githubURL string, opts options) *stack {
 	t.Helper()
 	gateway, contributors, cleaner := e2e.Build(t, "."), e2e.Build(t, "../contributors"), e2e.Build(t, "../cleaner")
 	jaegerInstance := e2e.Jaeger(t)
-	s := &stack{Redis: e2e.Redis(t)}
+	s := &stack{Redis: redisServer(t)}
 	s.RDB = redis.NewClient(&redis.Options{Addr: s.Redis.Addr()})
 	t.Cleanup(func() { s.RDB.Close() })
 

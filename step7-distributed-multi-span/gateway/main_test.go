@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,53 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(e2e.Main(m))
 }
+
+// redisServer is e2e.Redis, started again on another port when the one
+// e2e.FreePort picked was taken before redis-server could bind it (by a
+// program of another test binary, or by an outgoing connection). The
+// harness's Redis does not retry (yet); Jaeger's start does.
+func redisServer(t *testing.T) *e2e.RedisServer {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		if server := tryRedis(&portTakenTB{TB: t, last: attempt == 3}); server != nil {
+			return server
+		}
+		t.Logf("redis-server: its port was taken; trying another")
+	}
+}
+
+func tryRedis(tb *portTakenTB) *e2e.RedisServer {
+	defer func() {
+		if p := recover(); p != nil && p != tb {
+			panic(p)
+		}
+	}()
+	return e2e.Redis(tb)
+}
+
+// portTakenTB turns the harness's failure for a port taken into a panic
+// that tryRedis recovers, and drops the cleanup's report of that exit.
+type portTakenTB struct {
+	testing.TB
+	last bool // then a taken port fails the test
+}
+
+func (tb *portTakenTB) Fatalf(format string, args ...any) {
+	tb.TB.Helper()
+	if msg := fmt.Sprintf(format, args...); tb.last || !portTaken(msg) {
+		tb.TB.Fatal(msg)
+	}
+	panic(tb)
+}
+
+func (tb *portTakenTB) Errorf(format string, args ...any) {
+	tb.TB.Helper()
+	if msg := fmt.Sprintf(format, args...); !portTaken(msg) {
+		tb.TB.Error(msg)
+	}
+}
+
+func portTaken(message string) bool { return strings.Contains(message, "Address already in use") }
 
 // stubContributors stands in for the contributors service: one owner per
 // failure it can answer, GitHub's statistics for any other.
@@ -183,7 +231,7 @@ func startGateway(t *testing.T, contributorsURL, redisAddr string, replyTimeout 
 func setUp(t *testing.T) (stub *stubContributors, rdb *redis.Client, base string) {
 	t.Helper()
 	stub = startStubContributors(t)
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	startCleaner(t, server.Addr())
 	_, base = startGateway(t, stub.URL, server.Addr(), 5*time.Second)
 	rdb = redis.NewClient(&redis.Options{Addr: server.Addr()})
@@ -250,7 +298,7 @@ func TestAnswersAndStatuses(t *testing.T) {
 // TestContributorsUnreachable: nobody listens at CONTRIBUTORS_URL.
 func TestContributorsUnreachable(t *testing.T) {
 	t.Parallel()
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	_, base := startGateway(t, "http://127.0.0.1:"+strconv.Itoa(e2e.FreePort(t)), server.Addr(), 5*time.Second)
 	status, _, body := contracttest.Get(t, base+"/git/golang/go")
 	if status != http.StatusBadGateway || !strings.Contains(body.Error, "unreachable") {
@@ -263,7 +311,7 @@ func TestContributorsUnreachable(t *testing.T) {
 func TestContributorsTooSlow(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	a, base := startGateway(t, stub.URL, server.Addr(), 5*time.Second)
 	a.http.Timeout = 200 * time.Millisecond
 	status, _, body := contracttest.Get(t, base+"/git/hanging/repo")
@@ -277,7 +325,7 @@ func TestContributorsTooSlow(t *testing.T) {
 func TestNoReplyInTime(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	start := time.Now()
@@ -301,7 +349,7 @@ func TestNoReplyInTime(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	if err := server.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +420,7 @@ func TestSpanTree(t *testing.T) {
 func TestSpanOfTheWaitShowsTheTimeout(t *testing.T) {
 	tracer := tracetest.Install(t)
 	stub := startStubContributors(t)
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	contracttest.Get(t, base+"/git/golang/go")

@@ -19,10 +19,57 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
+// redisServer is e2e.Redis, started again on another port when the one
+// e2e.FreePort picked was taken before redis-server could bind it (by a
+// program of another test binary, or by an outgoing connection). The
+// harness's Redis does not retry (yet); Jaeger's start does.
+func redisServer(t *testing.T) *e2e.RedisServer {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		if server := tryRedis(&portTakenTB{TB: t, last: attempt == 3}); server != nil {
+			return server
+		}
+		t.Logf("redis-server: its port was taken; trying another")
+	}
+}
+
+func tryRedis(tb *portTakenTB) *e2e.RedisServer {
+	defer func() {
+		if p := recover(); p != nil && p != tb {
+			panic(p)
+		}
+	}()
+	return e2e.Redis(tb)
+}
+
+// portTakenTB turns the harness's failure for a port taken into a panic
+// that tryRedis recovers, and drops the cleanup's report of that exit.
+type portTakenTB struct {
+	testing.TB
+	last bool // then a taken port fails the test
+}
+
+func (tb *portTakenTB) Fatalf(format string, args ...any) {
+	tb.TB.Helper()
+	if msg := fmt.Sprintf(format, args...); tb.last || !portTaken(msg) {
+		tb.TB.Fatal(msg)
+	}
+	panic(tb)
+}
+
+func (tb *portTakenTB) Errorf(format string, args ...any) {
+	tb.TB.Helper()
+	if msg := fmt.Sprintf(format, args...); !portTaken(msg) {
+		tb.TB.Error(msg)
+	}
+}
+
+func portTaken(message string) bool { return strings.Contains(message, "Address already in use") }
+
 // newRedis starts a Redis of the test's own and returns it with a client.
 func newRedis(t *testing.T) (*e2e.RedisServer, *redis.Client) {
 	t.Helper()
-	server := e2e.Redis(t)
+	server := redisServer(t)
 	rdb := redis.NewClient(&redis.Options{Addr: server.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return server, rdb
