@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,52 +43,94 @@ func TestMain(m *testing.M) {
 	os.Exit(e2e.Main(m))
 }
 
-// redisServer is e2e.Redis, started again on another port when the one
-// e2e.FreePort picked was taken before redis-server could bind it (by a
-// program of another test binary, or by an outgoing connection). The
-// harness's Redis does not retry (yet); Jaeger's start does.
-func redisServer(t *testing.T) *e2e.RedisServer {
+// Ports: e2e.FreePort's port is free only when it looks. Within this test
+// binary, freePort never hands the same port out twice, so that no test
+// starts a program on the port of another test's stopped Redis (which that
+// test will restart) or of its "unreachable" service.
+var ports = struct {
+	sync.Mutex
+	used map[int]bool
+}{used: map[int]bool{}}
+
+func freePort(t *testing.T) int {
 	t.Helper()
+	ports.Lock()
+	defer ports.Unlock()
+	for {
+		port := e2e.FreePort(t)
+		if !ports.used[port] {
+			ports.used[port] = true
+			return port
+		}
+	}
+}
+
+// redisServer is a redis-server of the test's own, as e2e.Redis starts
+// one, except that it makes sure the Redis it answers for is its own: a
+// port can still be taken (by another test binary's program) before
+// redis-server binds it, and then e2e.Redis takes the other Redis's PONG
+// for its own. This one waits for its own process to be ready, and tries
+// another port if its port was taken.
+type redisServer struct {
+	proc *e2e.Process
+	addr string
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	binary, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not found: run `make test`, which installs it, or `apt-get install redis-server`")
+	}
 	for attempt := 1; ; attempt++ {
-		if server := tryRedis(&portTakenTB{TB: t, last: attempt == 3}); server != nil {
-			return server
+		port := strconv.Itoa(freePort(t))
+		r := &redisServer{addr: "127.0.0.1:" + port}
+		r.proc = e2e.Start(t, "redis-server", binary, nil, "--bind", "127.0.0.1", "--port", port,
+			"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		err := r.ready()
+		if err == nil {
+			return r
 		}
-		t.Logf("redis-server: its port was taken; trying another")
-	}
-}
-
-func tryRedis(tb *portTakenTB) *e2e.RedisServer {
-	defer func() {
-		if p := recover(); p != nil && p != tb {
-			panic(p)
+		r.proc.Wait(time.Second) // it exited: no surprise for the cleanup
+		if attempt == 3 || !strings.Contains(r.proc.Output(), "Address already in use") {
+			t.Fatalf("redis-server did not start: %v\n%s", err, r.proc.Output())
 		}
-	}()
-	return e2e.Redis(tb)
-}
-
-// portTakenTB turns the harness's failure for a port taken into a panic
-// that tryRedis recovers, and drops the cleanup's report of that exit.
-type portTakenTB struct {
-	testing.TB
-	last bool // then a taken port fails the test
-}
-
-func (tb *portTakenTB) Fatalf(format string, args ...any) {
-	tb.TB.Helper()
-	if msg := fmt.Sprintf(format, args...); tb.last || !portTaken(msg) {
-		tb.TB.Fatal(msg)
-	}
-	panic(tb)
-}
-
-func (tb *portTakenTB) Errorf(format string, args ...any) {
-	tb.TB.Helper()
-	if msg := fmt.Sprintf(format, args...); !portTaken(msg) {
-		tb.TB.Error(msg)
+		t.Logf("redis-server: port %s was taken; trying another", port)
 	}
 }
 
-func portTaken(message string) bool { return strings.Contains(message, "Address already in use") }
+// ready waits until the latest start of redis-server says it is ready to
+// accept connections, which it says only once it has bound its port.
+func (r *redisServer) ready() error {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		output := r.proc.Output()
+		output = output[strings.LastIndex(output, "restarted ---")+1:]
+		if strings.Contains(output, "Ready to accept connections") {
+			return nil
+		}
+		select {
+		case <-r.proc.Exited():
+			return errors.New("redis-server exited")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return errors.New("redis-server not ready after 20 s")
+}
+
+// Addr returns the server's host:port, what REDIS_ADDR takes.
+func (r *redisServer) Addr() string { return r.addr }
+
+// Stop shuts the server down (SIGTERM).
+func (r *redisServer) Stop() error { return r.proc.Stop() }
+
+// Restart starts the server again on the same port, empty.
+func (r *redisServer) Restart(t *testing.T) {
+	t.Helper()
+	r.proc.Restart(t)
+	if err := r.ready(); err != nil {
+		t.Fatalf("restarting redis-server: %v\n%s", err, r.proc.Output())
+	}
+}
 
 // stubContributors stands in for the contributors service: one owner per
 // failure it can answer, GitHub's statistics for any other.
@@ -231,7 +274,7 @@ func startGateway(t *testing.T, contributorsURL, redisAddr string, replyTimeout 
 func setUp(t *testing.T) (stub *stubContributors, rdb *redis.Client, base string) {
 	t.Helper()
 	stub = startStubContributors(t)
-	server := redisServer(t)
+	server := startRedis(t)
 	startCleaner(t, server.Addr())
 	_, base = startGateway(t, stub.URL, server.Addr(), 5*time.Second)
 	rdb = redis.NewClient(&redis.Options{Addr: server.Addr()})
@@ -298,8 +341,8 @@ func TestAnswersAndStatuses(t *testing.T) {
 // TestContributorsUnreachable: nobody listens at CONTRIBUTORS_URL.
 func TestContributorsUnreachable(t *testing.T) {
 	t.Parallel()
-	server := redisServer(t)
-	_, base := startGateway(t, "http://127.0.0.1:"+strconv.Itoa(e2e.FreePort(t)), server.Addr(), 5*time.Second)
+	server := startRedis(t)
+	_, base := startGateway(t, "http://127.0.0.1:"+strconv.Itoa(freePort(t)), server.Addr(), 5*time.Second)
 	status, _, body := contracttest.Get(t, base+"/git/golang/go")
 	if status != http.StatusBadGateway || !strings.Contains(body.Error, "unreachable") {
 		t.Errorf("status %d %q, want 502 naming the unreachable contributors service", status, body.Error)
@@ -311,7 +354,7 @@ func TestContributorsUnreachable(t *testing.T) {
 func TestContributorsTooSlow(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := redisServer(t)
+	server := startRedis(t)
 	a, base := startGateway(t, stub.URL, server.Addr(), 5*time.Second)
 	a.http.Timeout = 200 * time.Millisecond
 	status, _, body := contracttest.Get(t, base+"/git/hanging/repo")
@@ -325,7 +368,7 @@ func TestContributorsTooSlow(t *testing.T) {
 func TestNoReplyInTime(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := redisServer(t)
+	server := startRedis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	start := time.Now()
@@ -349,7 +392,7 @@ func TestNoReplyInTime(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := redisServer(t)
+	server := startRedis(t)
 	if err := server.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +466,7 @@ func TestOneSpanPerRequest(t *testing.T) {
 func TestTimeoutShowsOnTheOnlySpan(t *testing.T) {
 	tracer := tracetest.Install(t)
 	stub := startStubContributors(t)
-	server := redisServer(t)
+	server := startRedis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	contracttest.Get(t, base+"/git/golang/go")

@@ -28,7 +28,7 @@ import (
 type stack struct {
 	Base                           string // the gateway's URL
 	Gateway, Contributors, Cleaner *e2e.Process
-	Redis                          *e2e.RedisServer
+	Redis                          *redisServer
 	RDB                            *redis.Client // to look into the queue
 }
 
@@ -45,7 +45,7 @@ func startStack(t *testing.T, githubURL string, opts options) *stack {
 	t.Helper()
 	gateway, contributors, cleaner := e2e.Build(t, "."), e2e.Build(t, "../contributors"), e2e.Build(t, "../cleaner")
 	jaegerInstance := e2e.Jaeger(t)
-	s := &stack{Redis: redisServer(t)}
+	s := &stack{Redis: startRedis(t)}
 	s.RDB = redis.NewClient(&redis.Options{Addr: s.Redis.Addr()})
 	t.Cleanup(func() { s.RDB.Close() })
 
@@ -91,7 +91,7 @@ func startStack(t *testing.T, githubURL string, opts options) *stack {
 func startProgram(t *testing.T, name, binary string, env map[string]string) (*e2e.Process, string) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		port := strconv.Itoa(e2e.FreePort(t))
+		port := strconv.Itoa(freePort(t))
 		env := maps.Clone(env)
 		env["PORT"] = port
 		p := e2e.Start(t, name, binary, env)
