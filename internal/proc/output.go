@@ -26,6 +26,14 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
+// Len returns how many bytes were written so far: where what is written
+// next will start in String.
+func (b *Buffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
 // Tail is an io.Writer that keeps only the last bytes written to it:
 // enough of a long-running process's log to explain a failure, without
 // holding all of it in memory.

@@ -278,11 +278,11 @@ func TestBuffer(t *testing.T) {
 		done <- true
 	}()
 	for range 100 {
-		_ = b.String() // the race detector checks this
+		_, _ = b.String(), b.Len() // the race detector checks these
 	}
 	<-done
-	if got := b.String(); got != strings.Repeat("x", 100) {
-		t.Errorf("Buffer = %q", got)
+	if got := b.String(); got != strings.Repeat("x", 100) || b.Len() != 100 {
+		t.Errorf("Buffer = %q, Len %d", got, b.Len())
 	}
 }
 

@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/redisping"
+)
+
+func TestFreePortNeverRepeats(t *testing.T) {
+	// The kernel offers a port again once it is free: FreePort must not.
+	first := FreePort(t)
+	asked := offerPorts(t, first, first, first)
+	if port := FreePort(t); port == first || asked() < 4 {
+		t.Errorf("FreePort = %d after %d offers; want a port other than %d, after the three offers of it", port, asked(), first)
+	}
+
+	// In earnest, from tests running at once: without the check, a few
+	// hundred ports from the kernel repeat some.
+	seen := map[int]bool{first: true}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				port := FreePort(t)
+				mu.Lock()
+				if seen[port] {
+					t.Errorf("FreePort handed out %d twice", port)
+				}
+				seen[port] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// wantListening checks that p itself listens on port.
+func wantListening(t *testing.T, p *Process, port int) {
+	t.Helper()
+	if ok, err := listening(p.current().Pid(), port); !ok || err != nil {
+		t.Errorf("%s is not listening on %d: %v\n%s", p.name, port, err, p.Output())
+	}
+}
+
+func TestStartOnFreePort(t *testing.T) {
+	binary, env := listener(t)
+	p, port := StartOnFreePort(t, "listener", binary, env, "PORT")
+	wantListening(t, p, port)
+	if want := fmt.Sprintf("listening on 127.0.0.1:%d", port); !strings.Contains(p.Output(), want) {
+		t.Errorf("output %q, want %q", p.Output(), want)
+	}
+	if _, set := env["PORT"]; set {
+		t.Error("StartOnFreePort set PORT in the caller's env")
+	}
+	// Restart keeps the port.
+	p.Restart(t)
+	if err := p.waitListening(port); err != nil {
+		t.Errorf("after Restart: %v", err)
+	}
+
+	// Someone else listening on a port is not the program listening.
+	if ok, _ := listening(p.current().Pid(), takePort(t)); ok {
+		t.Error("listening reports another socket's port as the program's")
+	}
+}
+
+// TestStartOnFreePortTriesAnotherPort: the port picked was taken before
+// the program bound it; the program exits, and starts again on another.
+func TestStartOnFreePortTriesAnotherPort(t *testing.T) {
+	taken := takePort(t)
+	offerPorts(t, taken)
+	binary, env := listener(t)
+	p, port := StartOnFreePort(t, "listener", binary, env, "PORT")
+	if port == taken || !handedOut(taken) {
+		t.Fatalf("StartOnFreePort returned port %d; want it to have tried the taken port %d, then another", port, taken)
+	}
+	wantListening(t, p, port)
+	// The exit on the taken port is no failure of the test's (Start's
+	// cleanup would report it).
+}
+
+func TestStartOnFreePortGivesUp(t *testing.T) {
+	binary, env := listener(t)
+
+	// Every port picked is taken: after 3, the test fails, saying so.
+	taken := []int{takePort(t), takePort(t), takePort(t)}
+	offerPorts(t, taken...)
+	got := failures(t, func(t testing.TB) { StartOnFreePort(t, "listener", binary, env, "PORT") })
+	if len(got) != 1 || !strings.Contains(got[0], "was taken before it could bind it, as were the 2 ports before") ||
+		!strings.Contains(got[0], "address already in use") {
+		t.Errorf("failures %q, want one that says the 3 ports were taken, with the program's output", got)
+	}
+	for _, port := range taken {
+		if !handedOut(port) {
+			t.Errorf("the taken port %d was not tried", port)
+		}
+	}
+
+	// Any other exit fails at once, with the output, and only once.
+	before := handedOutCount()
+	got = failures(t, func(t testing.TB) {
+		StartOnFreePort(t, "broken", "/bin/sh", nil, "PORT", "-c", `echo "no config for port $PORT" >&2; exit 2`)
+	})
+	tried := handedOutCount() - before
+	if len(got) != 1 || !strings.Contains(got[0], "exit status 2") || !strings.Contains(got[0], "no config for port") || tried != 1 {
+		t.Errorf("failures %q after %d ports; want one, at once, with the exit and the output", got, tried)
+	}
+}
+
+// wantOwnRedis checks that the Redis at r.Addr() is r's process.
+func wantOwnRedis(t *testing.T, r *RedisServer) {
+	t.Helper()
+	info, err := redisping.Info(r.Addr(), "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid := r.proc.current().Pid(); info["process_id"] != strconv.Itoa(pid) || info["tcp_port"] != r.Addr()[strings.LastIndex(r.Addr(), ":")+1:] {
+		t.Errorf("the Redis on %s is process %s on port %s, want redis-server %d", r.Addr(), info["process_id"], info["tcp_port"], pid)
+	}
+}
+
+// pongs is another program's Redis, as far as PING tells: it answers
+// +PONG to anything, on port (0: any port FreePort has not handed out)
+// until the test ends. It returns the port.
+func pongs(t *testing.T, port int) int {
+	t.Helper()
+	var l net.Listener
+	if port == 0 {
+		l = listenFresh(t)
+		port = l.Addr().(*net.TCPAddr).Port
+	} else {
+		var err error
+		if l, err = net.Listen("tcp", redisAddr(port)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+	}
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.SetDeadline(time.Now().Add(time.Second))
+			conn.Read(make([]byte, 512))
+			conn.Write([]byte("+PONG\r\n"))
+			conn.Close()
+		}
+	}()
+	if err := redisping.Ping(redisAddr(port)); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestRedisTriesAnotherPort: a Redis answers on the port picked before
+// redis-server binds it. Its PONG is not taken for the test's Redis: the
+// test gets its own, on another port.
+func TestRedisTriesAnotherPort(t *testing.T) {
+	taken := pongs(t, 0)
+	offerPorts(t, taken)
+	r := Redis(t)
+	if r.Addr() == redisAddr(taken) {
+		t.Fatalf("Redis took the other Redis on %s for its own", r.Addr())
+	}
+	if !handedOut(taken) {
+		t.Fatalf("Redis did not try the taken port %d", taken)
+	}
+	wantOwnRedis(t, r)
+}
+
+// TestRedisRestartOnTakenPort: while the test's Redis is stopped, another
+// Redis takes its port. Restart must fail, rather than hand the test the
+// other Redis.
+func TestRedisRestartOnTakenPort(t *testing.T) {
+	r := Redis(t)
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(r.Addr()[strings.LastIndex(r.Addr(), ":")+1:])
+	pongs(t, port)
+	got := failures(t, func(t testing.TB) { r.Restart(t) })
+	if len(got) != 1 || !strings.Contains(got[0], "another program took the port") {
+		t.Errorf("Restart on a taken port: failures %q, want one that says so", got)
+	}
+}
+
+func TestBackground(t *testing.T) {
+	// run ends with its context, once stop has closed what it waits on.
+	var got []string
+	unblocked := make(chan struct{})
+	failed := failures(t, func(t testing.TB) {
+		logs := Background(t, "worker", func(ctx context.Context, logger *slog.Logger) {
+			logger.Info("working")
+			<-ctx.Done()
+			<-unblocked
+			got = append(got, "returned")
+		}, func() { close(unblocked) })
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "msg=working"); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("log %q lacks the worker's line", logs.String())
+			}
+		}
+	})
+	if len(failed) != 0 || len(got) != 1 {
+		t.Errorf("failures %q, run %v; want run to return and nothing to fail", failed, got)
+	}
+
+	// A run that does not return fails the test, which shows its log.
+	defer func(d time.Duration) { stopTimeout = d }(stopTimeout)
+	stopTimeout = 100 * time.Millisecond
+	stuck := make(chan struct{})
+	defer close(stuck)
+	failed = failures(t, func(t testing.TB) {
+		Background(t, "stuck worker", func(ctx context.Context, logger *slog.Logger) { <-stuck }, nil)
+	})
+	if len(failed) != 1 || !strings.Contains(failed[0], "stuck worker did not return within 100ms") {
+		t.Errorf("failures %q, want the stuck worker", failed)
+	}
+}
