@@ -3,7 +3,6 @@ package e2e
 import (
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,15 +11,6 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
-
-// TestMain doubles as the program of the StartOnFreePort tests (see
-// listenUntilTerm).
-func TestMain(m *testing.M) {
-	if os.Getenv("E2E_TEST_LISTEN") == "1" {
-		listenUntilTerm()
-	}
-	os.Exit(Main(m))
-}
 
 // startFakeGitHub runs cmd/fakegithub, a small real program, and returns
 // it and its stats URL.

@@ -11,6 +11,14 @@ import (
 	"testing"
 )
 
+// TestMain doubles as the program of the StartOnFreePort tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("E2E_TEST_LISTEN") == "1" {
+		listenUntilTerm()
+	}
+	os.Exit(Main(m))
+}
+
 // listenUntilTerm is a server as the steps' programs are: it listens on
 // 127.0.0.1:$PORT, or exits 1 with net's error ("bind: address already in
 // use"), and exits 0 on SIGTERM.

@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
@@ -128,36 +125,20 @@ func wantOwnRedis(t *testing.T, r *RedisServer) {
 	}
 }
 
-// pongs is another program's Redis, as far as PING tells: it answers
-// +PONG to anything, on port (0: any port FreePort has not handed out)
-// until the test ends. It returns the port.
-func pongs(t *testing.T, port int) int {
+// otherRedis runs a redis-server on port as another test binary would,
+// until the test ends: it answers PING, and INFO with its own process ID.
+// Port 0 is a port that FreePort has not handed out (nor would).
+func otherRedis(t *testing.T, port int) int {
 	t.Helper()
-	var l net.Listener
 	if port == 0 {
-		l = listenFresh(t)
+		l := listenFresh(t)
 		port = l.Addr().(*net.TCPAddr).Port
-	} else {
-		var err error
-		if l, err = net.Listen("tcp", redisAddr(port)); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
+		l.Close()
 	}
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conn.SetDeadline(time.Now().Add(time.Second))
-			conn.Read(make([]byte, 512))
-			conn.Write([]byte("+PONG\r\n"))
-			conn.Close()
-		}
-	}()
-	if err := redisping.Ping(redisAddr(port)); err != nil {
-		t.Fatal(err)
+	p := Start(t, "another redis-server", "redis-server", nil,
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := redisReady(p, redisAddr(port)); err != nil {
+		t.Fatalf("another redis-server on %d: %v\n%s", port, err, p.Output())
 	}
 	return port
 }
@@ -166,7 +147,7 @@ func pongs(t *testing.T, port int) int {
 // redis-server binds it. Its PONG is not taken for the test's Redis: the
 // test gets its own, on another port.
 func TestRedisTriesAnotherPort(t *testing.T) {
-	taken := pongs(t, 0)
+	taken := otherRedis(t, 0)
 	offerPorts(t, taken)
 	r := Redis(t)
 	if r.Addr() == redisAddr(taken) {
@@ -187,43 +168,9 @@ func TestRedisRestartOnTakenPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	port, _ := strconv.Atoi(r.Addr()[strings.LastIndex(r.Addr(), ":")+1:])
-	pongs(t, port)
+	otherRedis(t, port)
 	got := failures(t, func(t testing.TB) { r.Restart(t) })
 	if len(got) != 1 || !strings.Contains(got[0], "another program took the port") {
 		t.Errorf("Restart on a taken port: failures %q, want one that says so", got)
-	}
-}
-
-func TestBackground(t *testing.T) {
-	// run ends with its context, once stop has closed what it waits on.
-	var got []string
-	unblocked := make(chan struct{})
-	failed := failures(t, func(t testing.TB) {
-		logs := Background(t, "worker", func(ctx context.Context, logger *slog.Logger) {
-			logger.Info("working")
-			<-ctx.Done()
-			<-unblocked
-			got = append(got, "returned")
-		}, func() { close(unblocked) })
-		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "msg=working"); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("log %q lacks the worker's line", logs.String())
-			}
-		}
-	})
-	if len(failed) != 0 || len(got) != 1 {
-		t.Errorf("failures %q, run %v; want run to return and nothing to fail", failed, got)
-	}
-
-	// A run that does not return fails the test, which shows its log.
-	defer func(d time.Duration) { stopTimeout = d }(stopTimeout)
-	stopTimeout = 100 * time.Millisecond
-	stuck := make(chan struct{})
-	defer close(stuck)
-	failed = failures(t, func(t testing.TB) {
-		Background(t, "stuck worker", func(ctx context.Context, logger *slog.Logger) { <-stuck }, nil)
-	})
-	if len(failed) != 1 || !strings.Contains(failed[0], "stuck worker did not return within 100ms") {
-		t.Errorf("failures %q, want the stuck worker", failed)
 	}
 }
