@@ -166,7 +166,21 @@ func Run(t *testing.T, start Start) {
 // Get sends GET url and decodes the JSON answer.
 func Get(t *testing.T, url string) (int, http.Header, Response) {
 	t.Helper()
-	resp, err := http.Get(url)
+	return GetWithHeader(t, url, "", "")
+}
+
+// GetWithHeader is Get with the request header key set to value: a
+// client's trace context, say. Key "" sets none.
+func GetWithHeader(t *testing.T, url, key, value string) (int, http.Header, Response) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set(key, value)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

@@ -5,6 +5,7 @@ package tracetest
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,42 +33,77 @@ func Install(t testing.TB) *mocktracer.MockTracer {
 // A span whose parent is not among spans is drawn as a root, marked
 // "(orphan)": a broken propagation shows in the diff.
 func Tree(spans []*mocktracer.MockSpan) string {
-	byID := map[int]bool{}
-	for _, s := range spans {
-		byID[s.SpanContext.SpanID] = true
-	}
-	children := map[int][]*mocktracer.MockSpan{}
-	var roots []*mocktracer.MockSpan
-	for _, s := range spans {
-		if s.ParentID != 0 && byID[s.ParentID] {
-			children[s.ParentID] = append(children[s.ParentID], s)
-		} else {
-			roots = append(roots, s)
+	nodes := make([]node, len(spans))
+	for i, s := range spans {
+		nodes[i] = node{id: strconv.Itoa(s.SpanContext.SpanID), label: s.OperationName, start: s.StartTime.UnixNano()}
+		if s.ParentID != 0 {
+			nodes[i].parent = strconv.Itoa(s.ParentID)
 		}
+	}
+	return draw(nodes)
+}
+
+// node is a span as Tree and JaegerTree draw it.
+type node struct {
+	id, parent string // parent "" for a root
+	label      string
+	start      int64 // orders siblings
+}
+
+// draw draws nodes as an indented tree of labels, one per line, children
+// in start order. A node whose parent is not among nodes is drawn as a
+// root, marked "(orphan)".
+func draw(nodes []node) string {
+	present := map[string]bool{}
+	for _, n := range nodes {
+		present[n.id] = true
+	}
+	children := map[string][]node{}
+	var roots []node
+	for _, n := range nodes {
+		if n.parent != "" && present[n.parent] {
+			children[n.parent] = append(children[n.parent], n)
+		} else {
+			roots = append(roots, n)
+		}
+	}
+	byStart := func(nodes []node) {
+		sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].start < nodes[j].start })
 	}
 	var b strings.Builder
-	var draw func(s *mocktracer.MockSpan, depth int)
-	draw = func(s *mocktracer.MockSpan, depth int) {
+	var drawNode func(n node, depth int)
+	drawNode = func(n node, depth int) {
 		orphan := ""
-		if s.ParentID != 0 && !byID[s.ParentID] {
+		if n.parent != "" && !present[n.parent] {
 			orphan = " (orphan)"
 		}
-		fmt.Fprintf(&b, "%s%s%s\n", strings.Repeat("  ", depth), s.OperationName, orphan)
-		kids := children[s.SpanContext.SpanID]
-		sortByStart(kids)
+		fmt.Fprintf(&b, "%s%s%s\n", strings.Repeat("  ", depth), n.label, orphan)
+		kids := children[n.id]
+		byStart(kids)
 		for _, kid := range kids {
-			draw(kid, depth+1)
+			drawNode(kid, depth+1)
 		}
 	}
-	sortByStart(roots)
+	byStart(roots)
 	for _, root := range roots {
-		draw(root, 0)
+		drawNode(root, 0)
 	}
 	return b.String()
 }
 
-func sortByStart(spans []*mocktracer.MockSpan) {
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartTime.Before(spans[j].StartTime) })
+// WantChildOf checks that span continues the trace of the span whose
+// context parent is, as its child: the context reached it across a
+// process's edge (in HTTP headers, inside a job).
+func WantChildOf(t testing.TB, span *mocktracer.MockSpan, parent opentracing.SpanContext) {
+	t.Helper()
+	want, ok := parent.(mocktracer.MockSpanContext)
+	if !ok {
+		t.Fatalf("parent context %T is not mocktracer's", parent)
+	}
+	if span.SpanContext.TraceID != want.TraceID || span.ParentID != want.SpanID {
+		t.Errorf("span %q is in trace %d under span %d, want trace %d under span %d",
+			span.OperationName, span.SpanContext.TraceID, span.ParentID, want.TraceID, want.SpanID)
+	}
 }
 
 // Find returns the finished span named operation, failing the test unless
