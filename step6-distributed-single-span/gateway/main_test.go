@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,95 +38,6 @@ func TestMain(m *testing.M) {
 		flag.Set("test.parallel", "16")
 	}
 	os.Exit(e2e.Main(m))
-}
-
-// Ports: e2e.FreePort's port is free only when it looks. Within this test
-// binary, freePort never hands the same port out twice, so that no test
-// starts a program on the port of another test's stopped Redis (which that
-// test will restart) or of its "unreachable" service.
-var ports = struct {
-	sync.Mutex
-	used map[int]bool
-}{used: map[int]bool{}}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ports.Lock()
-	defer ports.Unlock()
-	for {
-		port := e2e.FreePort(t)
-		if !ports.used[port] {
-			ports.used[port] = true
-			return port
-		}
-	}
-}
-
-// redisServer is a redis-server of the test's own, as e2e.Redis starts
-// one, except that it makes sure the Redis it answers for is its own: a
-// port can still be taken (by another test binary's program) before
-// redis-server binds it, and then e2e.Redis takes the other Redis's PONG
-// for its own. This one waits for its own process to be ready, and tries
-// another port if its port was taken.
-type redisServer struct {
-	proc *e2e.Process
-	addr string
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	binary, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: run `make test`, which installs it, or `apt-get install redis-server`")
-	}
-	for attempt := 1; ; attempt++ {
-		port := strconv.Itoa(freePort(t))
-		r := &redisServer{addr: "127.0.0.1:" + port}
-		r.proc = e2e.Start(t, "redis-server", binary, nil, "--bind", "127.0.0.1", "--port", port,
-			"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-		err := r.ready()
-		if err == nil {
-			return r
-		}
-		r.proc.Wait(time.Second) // it exited: no surprise for the cleanup
-		if attempt == 3 || !strings.Contains(r.proc.Output(), "Address already in use") {
-			t.Fatalf("redis-server did not start: %v\n%s", err, r.proc.Output())
-		}
-		t.Logf("redis-server: port %s was taken; trying another", port)
-	}
-}
-
-// ready waits until the latest start of redis-server says it is ready to
-// accept connections, which it says only once it has bound its port.
-func (r *redisServer) ready() error {
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		output := r.proc.Output()
-		output = output[strings.LastIndex(output, "restarted ---")+1:]
-		if strings.Contains(output, "Ready to accept connections") {
-			return nil
-		}
-		select {
-		case <-r.proc.Exited():
-			return errors.New("redis-server exited")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	return errors.New("redis-server not ready after 20 s")
-}
-
-// Addr returns the server's host:port, what REDIS_ADDR takes.
-func (r *redisServer) Addr() string { return r.addr }
-
-// Stop shuts the server down (SIGTERM).
-func (r *redisServer) Stop() error { return r.proc.Stop() }
-
-// Restart starts the server again on the same port, empty.
-func (r *redisServer) Restart(t *testing.T) {
-	t.Helper()
-	r.proc.Restart(t)
-	if err := r.ready(); err != nil {
-		t.Fatalf("restarting redis-server: %v\n%s", err, r.proc.Output())
-	}
 }
 
 // stubContributors stands in for the contributors service: one owner per
@@ -209,46 +117,10 @@ func standInClean(ctx context.Context, job queue.Job) queue.Reply {
 func startCleaner(t *testing.T, redisAddr string) {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	var logs bytes.Buffer
-	var logsMu sync.Mutex
-	consumer := &queue.Consumer{
-		Redis:     rdb,
-		Logger:    slog.New(slog.NewTextHandler(lockedWriter{&logsMu, &logs}, nil)),
-		Name:      "stand-in",
-		Workers:   4,
-		ClaimIdle: time.Minute,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	e2e.Background(t, "the cleaner's stand-in", func(ctx context.Context, logger *slog.Logger) {
+		consumer := &queue.Consumer{Redis: rdb, Logger: logger, Name: "stand-in", Workers: 4, ClaimIdle: time.Minute}
 		consumer.Run(ctx, standInClean)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		rdb.Close() // ends the blocking read at once
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("the cleaner's stand-in did not stop within 10 s of its context's end")
-		}
-		if t.Failed() {
-			logsMu.Lock()
-			t.Logf("cleaner stand-in logged:\n%s", logs.String())
-			logsMu.Unlock()
-		}
-	})
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	}, func() { rdb.Close() }) // ends the blocking read at once
 }
 
 // startGateway serves the gateway's routes against contributorsURL and the
@@ -274,7 +146,7 @@ func startGateway(t *testing.T, contributorsURL, redisAddr string, replyTimeout 
 func setUp(t *testing.T) (stub *stubContributors, rdb *redis.Client, base string) {
 	t.Helper()
 	stub = startStubContributors(t)
-	server := startRedis(t)
+	server := e2e.Redis(t)
 	startCleaner(t, server.Addr())
 	_, base = startGateway(t, stub.URL, server.Addr(), 5*time.Second)
 	rdb = redis.NewClient(&redis.Options{Addr: server.Addr()})
@@ -338,28 +210,31 @@ func TestAnswersAndStatuses(t *testing.T) {
 	}
 }
 
-// TestContributorsUnreachable: nobody listens at CONTRIBUTORS_URL.
-func TestContributorsUnreachable(t *testing.T) {
-	t.Parallel()
-	server := startRedis(t)
-	_, base := startGateway(t, "http://127.0.0.1:"+strconv.Itoa(freePort(t)), server.Addr(), 5*time.Second)
-	status, _, body := contracttest.Get(t, base+"/git/golang/go")
-	if status != http.StatusBadGateway || !strings.Contains(body.Error, "unreachable") {
-		t.Errorf("status %d %q, want 502 naming the unreachable contributors service", status, body.Error)
-	}
-}
-
-// TestContributorsTooSlow: the contributors service takes longer than the
-// gateway's HTTP client waits.
-func TestContributorsTooSlow(t *testing.T) {
+// TestContributorsFailing: nobody listens at CONTRIBUTORS_URL (502), or
+// the contributors service takes longer than the gateway's HTTP client
+// waits (504).
+func TestContributorsFailing(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := startRedis(t)
-	a, base := startGateway(t, stub.URL, server.Addr(), 5*time.Second)
-	a.http.Timeout = 200 * time.Millisecond
-	status, _, body := contracttest.Get(t, base+"/git/hanging/repo")
-	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "did not answer in time") {
-		t.Errorf("status %d %q, want 504", status, body.Error)
+	server := e2e.Redis(t)
+	for _, tc := range []struct {
+		name, contributorsURL, path string
+		timeout                     time.Duration // the gateway's HTTP client's
+		status                      int
+		message                     string // part of the JSON error
+	}{
+		{"unreachable", "http://127.0.0.1:" + strconv.Itoa(e2e.FreePort(t)), "/git/golang/go", 12 * time.Second, http.StatusBadGateway, "unreachable"},
+		{"too slow", stub.URL, "/git/hanging/repo", 200 * time.Millisecond, http.StatusGatewayTimeout, "did not answer in time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, base := startGateway(t, tc.contributorsURL, server.Addr(), 5*time.Second)
+			a.http.Timeout = tc.timeout
+			status, _, body := contracttest.Get(t, base+tc.path)
+			if status != tc.status || !strings.Contains(body.Error, tc.message) {
+				t.Errorf("GET %s = %d %q, want %d naming %q", tc.path, status, body.Error, tc.status, tc.message)
+			}
+		})
 	}
 }
 
@@ -368,7 +243,7 @@ func TestContributorsTooSlow(t *testing.T) {
 func TestNoReplyInTime(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := startRedis(t)
+	server := e2e.Redis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	start := time.Now()
@@ -392,7 +267,7 @@ func TestNoReplyInTime(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	stub := startStubContributors(t)
-	server := startRedis(t)
+	server := e2e.Redis(t)
 	if err := server.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +341,7 @@ func TestOneSpanPerRequest(t *testing.T) {
 func TestTimeoutShowsOnTheOnlySpan(t *testing.T) {
 	tracer := tracetest.Install(t)
 	stub := startStubContributors(t)
-	server := startRedis(t)
+	server := e2e.Redis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
 	contracttest.Get(t, base+"/git/golang/go")

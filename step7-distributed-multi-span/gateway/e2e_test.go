@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,7 +27,7 @@ import (
 type stack struct {
 	Base                           string // the gateway's URL
 	Gateway, Contributors, Cleaner *e2e.Process
-	Redis                          *redisServer
+	Redis                          *e2e.RedisServer
 	RDB                            *redis.Client // to look into the queue
 }
 
@@ -45,7 +44,7 @@ func startStack(t *testing.T, githubURL string, opts options) *stack {
 	t.Helper()
 	gateway, contributors, cleaner := e2e.Build(t, "."), e2e.Build(t, "../contributors"), e2e.Build(t, "../cleaner")
 	jaegerInstance := e2e.Jaeger(t)
-	s := &stack{Redis: startRedis(t)}
+	s := &stack{Redis: e2e.Redis(t)}
 	s.RDB = redis.NewClient(&redis.Options{Addr: s.Redis.Addr()})
 	t.Cleanup(func() { s.RDB.Close() })
 
@@ -84,47 +83,14 @@ func startStack(t *testing.T, githubURL string, opts options) *stack {
 	return s
 }
 
-// startProgram starts binary with env on a free port, waits until it is
-// healthy, and returns it with its URL. A port that FreePort found free can
-// be taken before the program binds it (by a program of a test running at
-// the same time, or by an outgoing connection): then it tries another.
+// startProgram starts binary with env on a free port (PORT), waits until
+// it is healthy, and returns it with its URL.
 func startProgram(t *testing.T, name, binary string, env map[string]string) (*e2e.Process, string) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		port := strconv.Itoa(freePort(t))
-		env := maps.Clone(env)
-		env["PORT"] = port
-		p := e2e.Start(t, name, binary, env)
-		url := "http://127.0.0.1:" + port
-		if healthy(p, url+"/healthz") {
-			return p, url
-		}
-		err := p.Wait(time.Second) // it exited: no surprise for the cleanup
-		if attempt == 3 || !strings.Contains(p.Output(), "address already in use") {
-			t.Fatalf("%s did not start (%v):\n%s", name, err, p.Output())
-		}
-		t.Logf("%s: port %s was taken; trying another", name, port)
-	}
-}
-
-// healthy polls url until it answers 200, for up to 20 s; false if the
-// program exits first.
-func healthy(p *e2e.Process, url string) bool {
-	client := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		select {
-		case <-p.Exited():
-			return false
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-	return false
+	p, port := e2e.StartOnFreePort(t, name, binary, env, "PORT")
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	p.WaitHealthy(t, url+"/healthz")
+	return p, url
 }
 
 // answer is what a GET returned; get may run outside the test's goroutine.
@@ -164,6 +130,18 @@ func wantContributors(t *testing.T, a answer, owner, repo string) {
 	if a.status != http.StatusOK || a.body.Repo != owner+"/"+repo || !slices.Equal(a.body.Contributors, want) {
 		t.Errorf("GET /git/%s/%s = %d %q %q with %d contributors, want 200 with the %d expected",
 			owner, repo, a.status, a.body.Repo, a.body.Error, len(a.body.Contributors), len(want))
+	}
+}
+
+// wantRefusal checks that a is a quick error answer: status, with an
+// error that names what is missing, in less than within.
+func wantRefusal(t *testing.T, a answer, status int, names string, within time.Duration) {
+	t.Helper()
+	if a.err != nil || a.status != status || !strings.Contains(a.body.Error, names) {
+		t.Errorf("GET = %d %q (%v), want %d naming %s", a.status, a.body.Error, a.err, status, names)
+	}
+	if a.took >= within {
+		t.Errorf("answered after %s, want under %s", a.took, within)
 	}
 }
 
@@ -330,13 +308,8 @@ func TestE2ECleanerStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := get(s.Base + "/git/golang/go")
-	if a.err != nil || a.status != http.StatusGatewayTimeout || !strings.Contains(a.body.Error, "cleaner") {
-		t.Errorf("GET = %d %q (%v), want 504 naming the cleaner", a.status, a.body.Error, a.err)
-	}
-	if a.took >= 3*time.Second {
-		t.Errorf("answered after %s, want less than REPLY_TIMEOUT + 1 s", a.took)
-	}
+	// After REPLY_TIMEOUT, and less than a second more.
+	wantRefusal(t, get(s.Base+"/git/golang/go"), http.StatusGatewayTimeout, "cleaner", 3*time.Second)
 	jobs := s.jobs(t)
 	if len(jobs) != 1 {
 		t.Fatalf("%d jobs on the stream, want 1", len(jobs))
@@ -428,16 +401,11 @@ func TestE2ERedisRestart(t *testing.T) {
 	if err := s.Redis.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	a := get(s.Base + "/git/golang/go")
-	if a.err != nil || a.status != http.StatusServiceUnavailable || !strings.Contains(a.body.Error, "Redis") {
-		t.Errorf("with Redis down: %d %q (%v), want 503 naming Redis", a.status, a.body.Error, a.err)
-	}
-	if a.took >= 2*time.Second {
-		t.Errorf("with Redis down the answer took %s, want under 2 s", a.took)
-	}
+	wantRefusal(t, get(s.Base+"/git/golang/go"), http.StatusServiceUnavailable, "Redis", 2*time.Second)
 
 	s.Redis.Restart(t)
 	var statuses []int
+	var a answer
 	eventually(t, 15*time.Second, "a 200 after Redis came back", func() bool {
 		a = get(s.Base + "/git/golang/go")
 		statuses = append(statuses, a.status)

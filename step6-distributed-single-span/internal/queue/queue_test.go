@@ -1,174 +1,41 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
-// Ports: e2e.FreePort's port is free only when it looks. Within this test
-// binary, freePort never hands the same port out twice, so that no test
-// starts a program on the port of another test's stopped Redis (which that
-// test will restart) or of its "unreachable" service.
-var ports = struct {
-	sync.Mutex
-	used map[int]bool
-}{used: map[int]bool{}}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ports.Lock()
-	defer ports.Unlock()
-	for {
-		port := e2e.FreePort(t)
-		if !ports.used[port] {
-			ports.used[port] = true
-			return port
-		}
-	}
-}
-
-// redisServer is a redis-server of the test's own, as e2e.Redis starts
-// one, except that it makes sure the Redis it answers for is its own: a
-// port can still be taken (by another test binary's program) before
-// redis-server binds it, and then e2e.Redis takes the other Redis's PONG
-// for its own. This one waits for its own process to be ready, and tries
-// another port if its port was taken.
-type redisServer struct {
-	proc *e2e.Process
-	addr string
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	binary, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: run `make test`, which installs it, or `apt-get install redis-server`")
-	}
-	for attempt := 1; ; attempt++ {
-		port := strconv.Itoa(freePort(t))
-		r := &redisServer{addr: "127.0.0.1:" + port}
-		r.proc = e2e.Start(t, "redis-server", binary, nil, "--bind", "127.0.0.1", "--port", port,
-			"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-		err := r.ready()
-		if err == nil {
-			return r
-		}
-		r.proc.Wait(time.Second) // it exited: no surprise for the cleanup
-		if attempt == 3 || !strings.Contains(r.proc.Output(), "Address already in use") {
-			t.Fatalf("redis-server did not start: %v\n%s", err, r.proc.Output())
-		}
-		t.Logf("redis-server: port %s was taken; trying another", port)
-	}
-}
-
-// ready waits until the latest start of redis-server says it is ready to
-// accept connections, which it says only once it has bound its port.
-func (r *redisServer) ready() error {
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		output := r.proc.Output()
-		output = output[strings.LastIndex(output, "restarted ---")+1:]
-		if strings.Contains(output, "Ready to accept connections") {
-			return nil
-		}
-		select {
-		case <-r.proc.Exited():
-			return errors.New("redis-server exited")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	return errors.New("redis-server not ready after 20 s")
-}
-
-// Addr returns the server's host:port, what REDIS_ADDR takes.
-func (r *redisServer) Addr() string { return r.addr }
-
-// Stop shuts the server down (SIGTERM).
-func (r *redisServer) Stop() error { return r.proc.Stop() }
-
-// Restart starts the server again on the same port, empty.
-func (r *redisServer) Restart(t *testing.T) {
-	t.Helper()
-	r.proc.Restart(t)
-	if err := r.ready(); err != nil {
-		t.Fatalf("restarting redis-server: %v\n%s", err, r.proc.Output())
-	}
-}
-
 // newRedis starts a Redis of the test's own and returns it with a client.
-func newRedis(t *testing.T) (*redisServer, *redis.Client) {
+func newRedis(t *testing.T) (*e2e.RedisServer, *redis.Client) {
 	t.Helper()
-	server := startRedis(t)
+	server := e2e.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: server.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return server, rdb
 }
 
-// logBuffer collects a consumer's log, shown when the test fails.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startConsumer runs a Consumer named name on its own Redis client until
-// the test ends.
-func startConsumer(t *testing.T, addr, name string, claimIdle time.Duration, handle Handler) *logBuffer {
+// the test ends, and returns its log.
+func startConsumer(t *testing.T, addr, name string, claimIdle time.Duration, handle Handler) *proc.Buffer {
 	t.Helper()
-	logs := &logBuffer{}
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	consumer := &Consumer{
-		Redis:     rdb,
-		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
-		Name:      name,
-		Workers:   2,
-		ClaimIdle: claimIdle,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return e2e.Background(t, "consumer "+name, func(ctx context.Context, logger *slog.Logger) {
+		consumer := &Consumer{Redis: rdb, Logger: logger, Name: name, Workers: 2, ClaimIdle: claimIdle}
 		consumer.Run(ctx, handle)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		rdb.Close() // ends the blocking reads at once
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("the consumer did not stop within 10 s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("consumer %s logged:\n%s", name, logs)
-		}
-	})
-	return logs
+	}, func() { rdb.Close() }) // ends the blocking reads at once
 }
 
 // echo is a trivial cleaner: the statistics of the test's jobs are already
@@ -396,44 +263,41 @@ func TestHandlerPanic(t *testing.T) {
 	eventually(t, 5*time.Second, "both jobs acknowledged", func() bool { return pending(t, rdb) == 0 })
 }
 
-// TestOwnPendingJobsAfterRestart: a cleaner that took a job and died
-// before acknowledging it finishes the job when it starts again under the
-// same name. ClaimIdle is long: no claiming helps here.
-func TestOwnPendingJobsAfterRestart(t *testing.T) {
+// TestPendingJobsAreFinished: a job that a cleaner took and did not
+// acknowledge (it died) is finished all the same.
+//   - own job after a restart: the cleaner ("a") finishes it when it starts
+//     again under the same name. ClaimIdle is long: no claiming helps here.
+//   - abandoned job: the cleaner ("b") never comes back, and another ("c")
+//     takes the job over once it has been idle for ClaimIdle, and not before.
+func TestPendingJobsAreFinished(t *testing.T) {
 	t.Parallel()
-	server, rdb := newRedis(t)
-	job := newJob(t, "torvalds/linux", "linus", 6)
-	push(t, rdb, job)
-	takeWithoutAck(t, rdb, "a")
+	for _, tc := range []struct {
+		name            string
+		taker, consumer string
+		claimIdle       time.Duration
+		logged          string
+	}{
+		{"own job after a restart", "a", "a", time.Hour, "finishing a job taken before a restart"},
+		{"abandoned job", "b", "c", 300 * time.Millisecond, "took over an abandoned job"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			server, rdb := newRedis(t)
+			job := newJob(t, "torvalds/linux", "linus", 6)
+			push(t, rdb, job)
+			takeWithoutAck(t, rdb, tc.taker)
+			taken := time.Now()
 
-	logs := startConsumer(t, server.Addr(), "a", time.Hour, echo)
-	wantReply(t, rdb, job, 5*time.Second)
-	eventually(t, 5*time.Second, "the job acknowledged", func() bool { return pending(t, rdb) == 0 })
-	if !strings.Contains(logs.String(), "finishing a job taken before a restart") {
-		t.Errorf("the consumer did not log the job it finished:\n%s", logs)
-	}
-}
-
-// TestAbandonedJobsAreClaimed: a job pending at a cleaner that never comes
-// back ("b") is taken over by another ("c") once it has been idle for
-// ClaimIdle, and not before.
-func TestAbandonedJobsAreClaimed(t *testing.T) {
-	t.Parallel()
-	server, rdb := newRedis(t)
-	job := newJob(t, "torvalds/linux", "linus", 7)
-	push(t, rdb, job)
-	takeWithoutAck(t, rdb, "b")
-	taken := time.Now()
-
-	const claimIdle = 300 * time.Millisecond
-	logs := startConsumer(t, server.Addr(), "c", claimIdle, echo)
-	wantReply(t, rdb, job, 5*time.Second)
-	if waited := time.Since(taken); waited < claimIdle {
-		t.Errorf("the job was taken over after %s, before it was idle for %s", waited, claimIdle)
-	}
-	eventually(t, 5*time.Second, "the job acknowledged", func() bool { return pending(t, rdb) == 0 })
-	if !strings.Contains(logs.String(), "took over an abandoned job") {
-		t.Errorf("the consumer did not log the take-over:\n%s", logs)
+			logs := startConsumer(t, server.Addr(), tc.consumer, tc.claimIdle, echo)
+			wantReply(t, rdb, job, 5*time.Second)
+			if waited := time.Since(taken); tc.consumer != tc.taker && waited < tc.claimIdle {
+				t.Errorf("the job was taken over after %s, before it was idle for %s", waited, tc.claimIdle)
+			}
+			eventually(t, 5*time.Second, "the job acknowledged", func() bool { return pending(t, rdb) == 0 })
+			if !strings.Contains(logs.String(), tc.logged) {
+				t.Errorf("the consumer did not log %q:\n%s", tc.logged, logs)
+			}
+		})
 	}
 }
 
