@@ -117,19 +117,13 @@ func TestMalformedTraceHeaderInJaeger(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
 	_, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint})
 
-	req, _ := http.NewRequest("GET", base+"/git/golang/go", nil)
-	req.Header.Set("Uber-Trace-Id", "zzzz:not-hex:0:1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d, want 200", resp.StatusCode)
+	status, header, _ := contracttest.GetWithHeader(t, base+"/git/golang/go", "Uber-Trace-Id", "zzzz:not-hex:0:1")
+	if status != http.StatusOK {
+		t.Fatalf("status %d, want 200", status)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, resp.Header), tracetest.HasSpans(1))
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, header), tracetest.HasSpans(1))
 	if err != nil {
 		t.Fatal(err)
 	}

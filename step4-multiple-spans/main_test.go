@@ -12,6 +12,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/uber/jaeger-client-go"
@@ -62,9 +63,8 @@ func TestRequestLogLine(t *testing.T) {
 func TestWildRequestsAreSlowTogether(t *testing.T) {
 	badThings, reindexTime = true, 300*time.Millisecond
 	t.Cleanup(func() { badThings, reindexTime = false, 2*time.Second })
-	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
-	defer github.Close()
-	base := startApp(t, github.URL+"/")
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	base := startApp(t, githubURL)
 
 	timeGet := func(path string) time.Duration {
 		start := time.Now()
@@ -109,9 +109,8 @@ func TestBadThingsOff(t *testing.T) {
 // function it spends its time in, parented through the context.
 func TestChildSpans(t *testing.T) {
 	tracer := tracetest.Install(t)
-	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
-	defer github.Close()
-	base := startApp(t, github.URL+"/")
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	base := startApp(t, githubURL)
 
 	contracttest.Get(t, base+"/git/golang/go")
 	want := "GET /git/{owner}/{repo}\n  fetchContributorStats\n  countCommits\n"
@@ -145,9 +144,8 @@ func TestTraceIDHeaderAndLogLink(t *testing.T) {
 	opentracing.SetGlobalTracer(tracer)
 	t.Cleanup(func() { opentracing.SetGlobalTracer(opentracing.NoopTracer{}) })
 
-	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
-	defer github.Close()
-	app := &app{github: newGitHubClient(github.URL+"/", ""), githubTimeout: time.Second}
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	app := &app{github: newGitHubClient(githubURL, ""), githubTimeout: time.Second}
 	var logs bytes.Buffer
 	handler := logRequests(slog.New(slog.NewTextHandler(&logs, nil)), "http://localhost:16686", app.routes())
 
@@ -171,19 +169,11 @@ func TestTraceIDHeaderAndLogLink(t *testing.T) {
 // break the request; the request starts a trace of its own.
 func TestMalformedTraceHeader(t *testing.T) {
 	tracer := tracetest.Install(t)
-	github := httptest.NewServer(fakegithub.New(fakegithub.Options{}))
-	defer github.Close()
-	base := startApp(t, github.URL+"/")
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	base := startApp(t, githubURL)
 
-	req, _ := http.NewRequest("GET", base+"/git/golang/go", nil)
-	req.Header.Set("Uber-Trace-Id", "not:a:trace:id")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d, want 200", resp.StatusCode)
+	if status, _, _ := contracttest.GetWithHeader(t, base+"/git/golang/go", "Uber-Trace-Id", "not:a:trace:id"); status != http.StatusOK {
+		t.Fatalf("status %d, want 200", status)
 	}
 	if span := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"); span.ParentID != 0 {
 		t.Errorf("the request span has parent %d, want a new trace", span.ParentID)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
@@ -67,11 +66,7 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
 	}
 	clean := tracetest.Find(t, tracer, "cleanJob")
-	parent := push.Context().(mocktracer.MockSpanContext)
-	if clean.SpanContext.TraceID != parent.TraceID || clean.ParentID != parent.SpanID {
-		t.Errorf("cleanJob is in trace %d under %d, want trace %d under %d",
-			clean.SpanContext.TraceID, clean.ParentID, parent.TraceID, parent.SpanID)
-	}
+	tracetest.WantChildOf(t, clean, push.Context())
 	for key, want := range map[string]any{
 		"span.kind": ext.SpanKindConsumerEnum, "message_bus.destination": queue.JobsStream, "repo": "golang/go",
 	} {

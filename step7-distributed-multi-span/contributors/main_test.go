@@ -11,7 +11,6 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/uber/jaeger-client-go"
@@ -117,11 +116,7 @@ func TestIncomingTraceContext(t *testing.T) {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
 	}
 	server := tracetest.Find(t, tracer, "GET /stats/{owner}/{repo}")
-	parent := fetch.Context().(mocktracer.MockSpanContext)
-	if server.SpanContext.TraceID != parent.TraceID || server.ParentID != parent.SpanID {
-		t.Errorf("the request's span is in trace %d under %d, want trace %d under %d",
-			server.SpanContext.TraceID, server.ParentID, parent.TraceID, parent.SpanID)
-	}
+	tracetest.WantChildOf(t, server, fetch.Context())
 	if kind := server.Tag("span.kind"); kind != ext.SpanKindRPCServerEnum {
 		t.Errorf("the request's span.kind = %v, want server", kind)
 	}
