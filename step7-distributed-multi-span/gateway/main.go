@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -27,7 +28,7 @@ func run(ctx context.Context, logger *slog.Logger) error {
 
 	replyTimeout, err := time.ParseDuration(web.EnvOr("REPLY_TIMEOUT", "15s"))
 	if err != nil {
-		return err
+		return fmt.Errorf("REPLY_TIMEOUT: %w", err)
 	}
 	app := &app{
 		contributorsURL: web.EnvOr("CONTRIBUTORS_URL", "http://localhost:8001"),
