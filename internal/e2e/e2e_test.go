@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,8 +62,19 @@ func TestBuildOnce(t *testing.T) {
 	if took := time.Since(start); a != b || took > 100*time.Millisecond {
 		t.Errorf("second Build = %s in %s, want %s from the cache", b, took, a)
 	}
-	if c := Build(t, "github.com/tracing-tutorial/tutorial/cmd/fakegithub"); c == "" {
-		t.Error("no binary for an import path")
+	// The cache is keyed by absolute directory or by import path, as
+	// given: an import path is an entry of its own, built once too.
+	c := Build(t, "github.com/tracing-tutorial/tutorial/cmd/fakegithub")
+	if c == "" || c == a {
+		t.Errorf("import-path Build = %q, want a binary of its own (the directory's is %s)", c, a)
+	}
+	if info, err := os.Stat(c); err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+		t.Errorf("import-path binary %s: %v, %v", c, info, err)
+	}
+	start = time.Now()
+	d := Build(t, "github.com/tracing-tutorial/tutorial/cmd/fakegithub")
+	if took := time.Since(start); d != c || took > 100*time.Millisecond {
+		t.Errorf("second import-path Build = %s in %s, want %s from the cache", d, took, c)
 	}
 }
 
@@ -73,9 +89,32 @@ func TestKillRestart(t *testing.T) {
 	if !strings.Contains(p.Output(), "restarted") {
 		t.Errorf("no restart marker in output:\n%s", p.Output())
 	}
-	// Restart of a running process stops it first.
+	// Restart of a running process stops it first: the old process is
+	// gone, and a new one answers on the port.
+	old := p.current()
+	oldPid := old.Pid()
 	p.Restart(t)
+	select {
+	case <-old.Exited():
+	default:
+		t.Fatalf("process %d still running after Restart", oldPid)
+	}
+	if err := syscall.Kill(oldPid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process %d after Restart: kill 0 = %v, want ESRCH (gone)", oldPid, err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", oldPid)); err == nil && procMounted() {
+		t.Errorf("/proc/%d still exists after Restart", oldPid)
+	}
+	newPid := p.current().Pid()
+	if newPid == oldPid {
+		t.Fatalf("Restart kept process %d", oldPid)
+	}
 	p.WaitHealthy(t, url)
+	_, portText, _ := net.SplitHostPort(strings.Split(strings.TrimPrefix(url, "http://"), "/")[0])
+	port, _ := strconv.Atoi(portText)
+	if ok, err := listening(newPid, port); !ok || err != nil {
+		t.Errorf("new process %d does not listen on port %d: %v", newPid, port, err)
+	}
 }
 
 func TestEnvironmentIsAdded(t *testing.T) {
@@ -178,4 +217,10 @@ func TestJaeger(t *testing.T) {
 	if !strings.HasPrefix(j.CollectorEndpoint, "http://127.0.0.1:") || !strings.HasPrefix(j.AgentHostPort, "127.0.0.1:") {
 		t.Errorf("not on loopback: %s, %s", j.CollectorEndpoint, j.AgentHostPort)
 	}
+}
+
+// procMounted reports whether /proc describes processes (Linux).
+func procMounted() bool {
+	_, err := os.Stat("/proc/self")
+	return err == nil
 }
