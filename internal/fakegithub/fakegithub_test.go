@@ -2,6 +2,8 @@ package fakegithub
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -97,9 +99,22 @@ func TestOwnersTriggerGitHubFailures(t *testing.T) {
 
 func TestSlowOwnerGivesUpWithTheClient(t *testing.T) {
 	server := httptest.NewServer(New(Options{}))
-	defer server.Close()
+	defer server.Close() // a second Close does nothing
 	client := &http.Client{Timeout: 50 * time.Millisecond}
-	if _, err := client.Get(server.URL + "/repos/slow/x/stats/contributors"); err == nil {
+	resp, err := client.Get(server.URL + "/repos/slow/x/stats/contributors")
+	if err == nil {
+		resp.Body.Close()
 		t.Fatal("the slow owner answered at once")
+	}
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Errorf("error %v, want the client's timeout", err)
+	}
+	// Close waits for the handlers: it returns at once only if the slow
+	// handler stopped when the client gave up, not after SlowDelay.
+	start := time.Now()
+	server.Close()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("server.Close took %s: the slow handler kept going after the client left (SlowDelay %s)", took, SlowDelay)
 	}
 }
