@@ -3,6 +3,7 @@ package topology
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,7 +57,24 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFindUnknownStepListsTheSteps(t *testing.T) {
-	if _, err := Find(9); err == nil || len(err.Error()) < 40 {
-		t.Errorf("Find(9) error = %v, want one listing the steps", err)
+	_, err := Find(9)
+	if err == nil {
+		t.Fatal("Find(9) found a step")
+	}
+	for _, step := range []string{
+		"1 (step1-monolith)",
+		"2 (step2-monolith-wild)",
+		"3 (step3-adding-jaeger)",
+		"4 (step4-multiple-spans)",
+		"5 (step5-tags-logs)",
+		"6 (step6-distributed-single-span)",
+		"7 (step7-distributed-multi-span)",
+	} {
+		if !strings.Contains(err.Error(), step) {
+			t.Errorf("Find(9) error %q does not name step %s", err, step)
+		}
+	}
+	if !strings.Contains(err.Error(), "no step 9") {
+		t.Errorf("Find(9) error %q does not name the step asked for", err)
 	}
 }
