@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +53,36 @@ func TestJaegerVersionOfTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jaegerVersion(filepath.Join(root, "tools", "go.mod")); err != nil {
+	gomod := filepath.Join(root, "tools", "go.mod")
+	got, err := jaegerVersion(gomod)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// A release, which names the cache directory and the download.
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(got) {
+		t.Errorf("jaegerVersion of tools/go.mod = %q, want a release vX.Y.Z", got)
+	}
+
+	// The version in the jaeger module's require line, read here on its own.
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var required []string
+	for line := range strings.Lines(string(data)) {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && fields[0] == "require" {
+			fields = fields[1:]
+		}
+		if len(fields) >= 2 && fields[0] == "github.com/jaegertracing/jaeger" {
+			required = append(required, fields[1])
+		}
+	}
+	if len(required) != 1 {
+		t.Fatalf("tools/go.mod requires github.com/jaegertracing/jaeger %d times (%v), want once", len(required), required)
+	}
+	if got != required[0] {
+		t.Errorf("jaegerVersion of tools/go.mod = %q, want %q from its require line", got, required[0])
 	}
 }
 
