@@ -288,13 +288,19 @@ func TestE2ETraceAndShutdown(t *testing.T) {
 func TestE2ECleanerStopped(t *testing.T) {
 	t.Parallel()
 	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
-	s := startStack(t, githubURL, options{replyTimeout: "2s"})
+	const replyTimeout = 2 * time.Second
+	s := startStack(t, githubURL, options{replyTimeout: replyTimeout.String()})
 	if err := s.Cleaner.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
-	// After REPLY_TIMEOUT, and less than a second more.
-	wantRefusal(t, get(s.Base+"/git/golang/go"), http.StatusGatewayTimeout, "cleaner", 3*time.Second)
+	// After REPLY_TIMEOUT, and less than a second more: the gateway waited
+	// for the reply, not gave up at once.
+	a := get(s.Base + "/git/golang/go")
+	wantRefusal(t, a, http.StatusGatewayTimeout, "cleaner", replyTimeout+time.Second)
+	if a.took < replyTimeout-200*time.Millisecond {
+		t.Errorf("504 after %s, want at least REPLY_TIMEOUT (%s) less 200ms", a.took, replyTimeout)
+	}
 	jobs := s.jobs(t)
 	if len(jobs) != 1 {
 		t.Fatalf("%d jobs on the stream, want 1", len(jobs))
