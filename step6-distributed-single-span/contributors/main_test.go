@@ -50,9 +50,14 @@ func TestRawStats(t *testing.T) {
 			t.Errorf("contributor %d = %+v, want author %v total %d", i, stats[i], want[i].Author, want[i].Total)
 		}
 	}
-	for _, h := range github.Requests() {
+	// Two requests: the 202 (statistics being computed), then the 200.
+	requests := github.Requests()
+	if len(requests) != 2 {
+		t.Fatalf("GitHub got %d requests, want 2 (the 202, then the 200)", len(requests))
+	}
+	for i, h := range requests {
 		if h.Get("Authorization") != "Bearer secret" {
-			t.Errorf("Authorization = %q, want the token", h.Get("Authorization"))
+			t.Errorf("request %d: Authorization = %q, want the token", i+1, h.Get("Authorization"))
 		}
 	}
 }
