@@ -341,7 +341,10 @@ func TestSpanOfTheWaitShowsTheTimeout(t *testing.T) {
 	server := e2e.Redis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
-	contracttest.Get(t, base+"/git/golang/go")
+	status, _, body := contracttest.Get(t, base+"/git/golang/go")
+	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
+		t.Errorf("status %d %q, want 504 naming the cleaner", status, body.Error)
+	}
 	wait := tracetest.Find(t, tracer, "queue.WaitForReply")
 	wantTags(t, wait, map[string]any{"error": true})
 	if logs := wait.Logs(); len(logs) != 1 || !strings.Contains(logs[0].Fields[0].ValueString, "no reply") {
