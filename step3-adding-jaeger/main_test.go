@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,45 +64,73 @@ func TestRequestLogLine(t *testing.T) {
 func TestWildRequestsAreSlowTogether(t *testing.T) {
 	badThings, reindexTime = true, 300*time.Millisecond
 	t.Cleanup(func() { badThings, reindexTime = false, 2*time.Second })
-	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	github, githubURL := e2e.GitHub(t, fakegithub.Options{})
 	base := startApp(t, githubURL)
 
-	timeGet := func(path string) time.Duration {
-		start := time.Now()
-		if status, _, _ := contracttest.Get(t, base+path); status != http.StatusOK {
-			t.Errorf("GET %s = %d", path, status)
+	if took, err := timedGet(base + "/git/golang/go"); err != nil || took >= reindexTime {
+		t.Errorf("a small repository alone took %v (%v), want it fast", took, err)
+	}
+	if took, err := timedGet(base + "/git/torvalds/linux"); err != nil || took < reindexTime {
+		t.Errorf("a big repository took %v (%v), want at least %v", took, err, reindexTime)
+	}
+
+	// Both at once: the small one is asked for once the big one has its
+	// statistics from the stand-in and holds the login index lock.
+	asked := len(github.Requests())
+	type result struct {
+		took time.Duration
+		err  error
+	}
+	big := make(chan result, 1)
+	go func() {
+		took, err := timedGet(base + "/git/torvalds/linux")
+		big <- result{took, err}
+	}()
+	waitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) > asked })
+	waitFor(t, "torvalds/linux to take the login index lock", func() bool {
+		if loginIndex.TryLock() {
+			loginIndex.Unlock()
+			return false
 		}
-		return time.Since(start)
+		return true
+	})
+	small, err := timedGet(base + "/git/golang/go")
+	if err != nil {
+		t.Error(err)
 	}
-
-	if took := timeGet("/git/golang/go"); took >= reindexTime {
-		t.Errorf("a small repository alone took %v, want it fast", took)
+	if b := <-big; b.err != nil || b.took < reindexTime {
+		t.Errorf("the big repository next to a small one took %v (%v), want at least %v", b.took, b.err, reindexTime)
 	}
-	if took := timeGet("/git/torvalds/linux"); took < reindexTime {
-		t.Errorf("a big repository took %v, want at least %v", took, reindexTime)
-	}
-
-	// Both at once: the small one starts just after the big one.
-	var wg sync.WaitGroup
-	var small time.Duration
-	wg.Go(func() { timeGet("/git/torvalds/linux") })
-	time.Sleep(50 * time.Millisecond)
-	wg.Go(func() { small = timeGet("/git/golang/go") })
-	wg.Wait()
 	if small < reindexTime/2 {
 		t.Errorf("a small repository next to a big one took %v, want it held up", small)
 	}
 }
 
-func TestBadThingsOff(t *testing.T) {
-	// The test binary runs with BAD_THINGS unset, but init switched it off.
-	if badThings {
-		t.Fatal("badThings is on in tests")
-	}
+// timedGet sends GET url and says how long the answer took, and fails
+// unless it is 200. Unlike contracttest.Get it does not stop the test, so
+// goroutines may call it.
+func timedGet(url string) (time.Duration, error) {
 	start := time.Now()
-	updateLoginIndex(fakegithub.MaxContributors)
-	if took := time.Since(start); took > 100*time.Millisecond {
-		t.Errorf("with BAD_THINGS=off a big repository took %v", took)
+	resp, err := http.Get(url)
+	if err != nil {
+		return time.Since(start), err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	took := time.Since(start)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: status %d, want 200", url, resp.StatusCode)
+	}
+	return took, err
+}
+
+// waitFor polls cond until it holds, and fails the test after 5 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 
@@ -153,17 +182,48 @@ func TestTraceIDHeaderAndLogLink(t *testing.T) {
 	}
 }
 
-// TestMalformedTraceHeader: a client's broken uber-trace-id header must not
-// break the request; the request starts a trace of its own.
+// TestMalformedTraceHeader: the gateway is the edge, so every request
+// starts a trace of its own. A client's uber-trace-id header, another
+// trace's or a broken one, must neither break the request nor become the
+// request span's parent.
 func TestMalformedTraceHeader(t *testing.T) {
-	tracer := tracetest.Install(t)
+	reporter := jaeger.NewInMemoryReporter()
+	tracer, closer := jaeger.NewTracer("gateway", jaeger.NewConstSampler(true), reporter,
+		jaeger.TracerOptions.Gen128Bit(true))
+	defer closer.Close()
+	previous := opentracing.GlobalTracer()
+	opentracing.SetGlobalTracer(tracer)
+	t.Cleanup(func() { opentracing.SetGlobalTracer(previous) })
 	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
 	base := startApp(t, githubURL)
 
-	if status, _, _ := contracttest.GetWithHeader(t, base+"/git/golang/go", "Uber-Trace-Id", "not:a:trace:id"); status != http.StatusOK {
-		t.Fatalf("status %d, want 200", status)
-	}
-	if span := tracetest.Find(t, tracer, "GET /git/{owner}/{repo}"); span.ParentID != 0 {
-		t.Errorf("the request span has parent %d, want a new trace", span.ParentID)
+	for _, header := range []string{
+		"4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1", // valid, from another trace
+		"not:a:trace:id",
+	} {
+		reporter.Reset()
+		status, response, _ := contracttest.GetWithHeader(t, base+"/git/golang/go", "Uber-Trace-Id", header)
+		if status != http.StatusOK {
+			t.Errorf("Uber-Trace-Id %q: status %d, want 200", header, status)
+			continue
+		}
+		// The span finishes as the handler returns, which can be just
+		// after the client has the answer.
+		var request *jaeger.Span
+		waitFor(t, "the request span", func() bool {
+			for _, s := range reporter.GetSpans() {
+				if s := s.(*jaeger.Span); s.OperationName() == "GET /git/{owner}/{repo}" {
+					request = s
+				}
+			}
+			return request != nil
+		})
+		sc := request.SpanContext()
+		if got := sc.TraceID().String(); got == strings.Split(header, ":")[0] || got != response.Get("X-Trace-Id") {
+			t.Errorf("Uber-Trace-Id %q: request span in trace %s (X-Trace-Id %q), want a new trace", header, got, response.Get("X-Trace-Id"))
+		}
+		if sc.ParentID() != 0 {
+			t.Errorf("Uber-Trace-Id %q: the request span has parent %v, want none", header, sc.ParentID())
+		}
 	}
 }
