@@ -30,6 +30,7 @@ func TestStep7(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Jaeger, Redis and three programs")
 	}
+	needProc(t)
 	// The first build of Jaeger takes minutes; not the runner's to time.
 	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
 		t.Fatal(err)
@@ -83,6 +84,7 @@ func TestStep7(t *testing.T) {
 // TestStep1 runs step 1: no Jaeger, the answer but no trace, and how to go
 // on.
 func TestStep1(t *testing.T) {
+	needProc(t)
 	port, github := e2e.FreePort(t), e2e.FreePort(t)
 	run := startTutorial(t, "run", "-port", strconv.Itoa(port), "-github-port", strconv.Itoa(github))
 	run.waitFor(t, "Ctrl-C stops everything.", 2*time.Minute)
@@ -214,12 +216,23 @@ func (p procEntry) String() string {
 	return fmt.Sprintf("%s (pid %d, group %d)", p.name, p.pid, p.pgid)
 }
 
-// processes lists every process of the machine.
+// needProc skips t where there is no /proc to list processes with (not
+// Linux): a test that checks what it started and stopped calls it before
+// starting anything. On Linux, CI's, it never skips.
+func needProc(t *testing.T) {
+	t.Helper()
+	if _, err := os.ReadDir("/proc"); err != nil {
+		t.Skip("no /proc to list processes with:", err)
+	}
+}
+
+// processes lists every process of the machine. The test called needProc
+// before starting anything.
 func processes(t *testing.T) []procEntry {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		t.Skip("no /proc:", err)
+		t.Fatal("listing processes:", err)
 	}
 	var procs []procEntry
 	for _, e := range entries {
