@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	jaegerapi "github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 )
 
@@ -24,6 +26,11 @@ func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 // env added, and returns it and its base URL.
 func startProgram(t *testing.T, env map[string]string) (*e2e.Process, string) {
 	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	return startProgramOn(t, githubURL, env)
+}
+
+// startProgramOn is startProgram against the GitHub at githubURL.
+func startProgramOn(t *testing.T, githubURL string, env map[string]string) (*e2e.Process, string) {
 	port := e2e.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	full := map[string]string{
@@ -47,6 +54,12 @@ func traceIDOf(t *testing.T, url string, header http.Header) string {
 	return id
 }
 
+// The trace of a request for golang/go, as this step's lesson has it.
+const (
+	requestSpans = 1
+	requestTree  = "gateway: GET /git/{owner}/{repo}\n"
+)
+
 func TestTraceInJaeger(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
 	program, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint})
@@ -59,11 +72,11 @@ func TestTraceInJaeger(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(1))
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(requestSpans))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tracetest.JaegerTree(trace), "gateway: GET /git/{owner}/{repo}\n"; got != want {
+	if got, want := tracetest.JaegerTree(trace), requestTree; got != want {
 		t.Errorf("trace in Jaeger:\n%s\nwant:\n%s", got, want)
 	}
 	if want := "trace=http://localhost:16686/trace/" + traceID; !strings.Contains(program.Output(), want) {
@@ -72,7 +85,7 @@ func TestTraceInJaeger(t *testing.T) {
 }
 
 // TestSpansFlushedOnShutdown: with a flush interval of an hour, only closing
-// the tracer on SIGTERM can get the span to Jaeger.
+// the tracer on SIGTERM can get the spans to Jaeger.
 func TestSpansFlushedOnShutdown(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
 	program, base := startProgram(t, map[string]string{
@@ -81,13 +94,27 @@ func TestSpansFlushedOnShutdown(t *testing.T) {
 	_, header, _ := contracttest.Get(t, base+"/git/golang/go")
 	traceID := traceIDOf(t, base, header)
 
+	// Until SIGTERM the spans wait in the tracer's buffer.
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		trace, err := jaeger.Client().Trace(ctx, traceID)
+		cancel()
+		if !errors.Is(err, jaegerapi.ErrNotFound) {
+			t.Fatalf("before SIGTERM, Jaeger has trace %s: %d spans, %v; want it not found", traceID, len(trace.Spans), err)
+		}
+	}
+
 	if err := program.Stop(); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(1)); err != nil {
-		t.Errorf("the last span was not flushed on shutdown: %v", err)
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(requestSpans))
+	if err != nil {
+		t.Fatalf("the spans were not flushed on shutdown: %v", err)
+	}
+	if got := tracetest.JaegerTree(trace); got != requestTree {
+		t.Errorf("trace flushed on shutdown:\n%s\nwant:\n%s", got, requestTree)
 	}
 }
 
@@ -122,7 +149,7 @@ func TestMalformedTraceHeaderInJaeger(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, header), tracetest.HasSpans(1))
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, header), tracetest.HasSpans(requestSpans))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +157,37 @@ func TestMalformedTraceHeaderInJaeger(t *testing.T) {
 	tree := tracetest.JaegerTree(trace)
 	if !strings.HasPrefix(tree, "gateway: GET /git/{owner}/{repo}\n") || strings.Contains(tree, "\ngateway") || strings.Contains(tree, "orphan") {
 		t.Errorf("trace:\n%s\nwant the request span as its only root", tree)
+	}
+	if tree != requestTree {
+		t.Errorf("trace:\n%s\nwant:\n%s", tree, requestTree)
+	}
+}
+
+// TestBadThingsSwitch: in the real program, wild.go's misbehaviour is on
+// by default (a big repository takes its 2 s rebuild of the login index),
+// and BAD_THINGS=off switches it off.
+func TestBadThingsSwitch(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		slow        bool
+	}{
+		// Empty, as os.Getenv sees unset; it also overrides a BAD_THINGS
+		// that go test itself may run with.
+		{"unset", "", true},
+		{"off", "off", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, base := startProgram(t, map[string]string{"BAD_THINGS": c.value})
+			took, err := timedGet(base + "/git/torvalds/linux")
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case c.slow && took < 2*time.Second:
+				t.Errorf("BAD_THINGS=%q: torvalds/linux took %v, want at least 2s (the misbehaviour on)", c.value, took)
+			case !c.slow && took >= time.Second:
+				t.Errorf("BAD_THINGS=%q: torvalds/linux took %v, want well under 2s (the misbehaviour off)", c.value, took)
+			}
+		})
 	}
 }

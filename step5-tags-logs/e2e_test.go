@@ -5,10 +5,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +28,11 @@ func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 // env added, and returns it and its base URL.
 func startProgram(t *testing.T, env map[string]string) (*e2e.Process, string) {
 	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	return startProgramOn(t, githubURL, env)
+}
+
+// startProgramOn is startProgram against the GitHub at githubURL.
+func startProgramOn(t *testing.T, githubURL string, env map[string]string) (*e2e.Process, string) {
 	port := e2e.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	full := map[string]string{
@@ -48,6 +56,12 @@ func traceIDOf(t *testing.T, url string, header http.Header) string {
 	return id
 }
 
+// The trace of a request for golang/go, as this step's lesson has it.
+const (
+	requestSpans = 3
+	requestTree  = "gateway: GET /git/{owner}/{repo}\n  gateway: fetchContributorStats\n  gateway: countCommits\n"
+)
+
 func TestTraceInJaeger(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
 	program, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint})
@@ -60,12 +74,11 @@ func TestTraceInJaeger(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(3))
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(requestSpans))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "gateway: GET /git/{owner}/{repo}\n  gateway: fetchContributorStats\n  gateway: countCommits\n"
-	if got := tracetest.JaegerTree(trace); got != want {
+	if got, want := tracetest.JaegerTree(trace), requestTree; got != want {
 		t.Errorf("trace in Jaeger:\n%s\nwant:\n%s", got, want)
 	}
 	if want := "trace=http://localhost:16686/trace/" + traceID; !strings.Contains(program.Output(), want) {
@@ -74,7 +87,7 @@ func TestTraceInJaeger(t *testing.T) {
 }
 
 // TestSpansFlushedOnShutdown: with a flush interval of an hour, only closing
-// the tracer on SIGTERM can get the span to Jaeger.
+// the tracer on SIGTERM can get the spans to Jaeger.
 func TestSpansFlushedOnShutdown(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
 	program, base := startProgram(t, map[string]string{
@@ -83,13 +96,27 @@ func TestSpansFlushedOnShutdown(t *testing.T) {
 	_, header, _ := contracttest.Get(t, base+"/git/golang/go")
 	traceID := traceIDOf(t, base, header)
 
+	// Until SIGTERM the spans wait in the tracer's buffer.
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		trace, err := jaeger.Client().Trace(ctx, traceID)
+		cancel()
+		if !errors.Is(err, jaegerapi.ErrNotFound) {
+			t.Fatalf("before SIGTERM, Jaeger has trace %s: %d spans, %v; want it not found", traceID, len(trace.Spans), err)
+		}
+	}
+
 	if err := program.Stop(); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(1)); err != nil {
-		t.Errorf("the last span was not flushed on shutdown: %v", err)
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceID, tracetest.HasSpans(requestSpans))
+	if err != nil {
+		t.Fatalf("the spans were not flushed on shutdown: %v", err)
+	}
+	if got := tracetest.JaegerTree(trace); got != requestTree {
+		t.Errorf("trace flushed on shutdown:\n%s\nwant:\n%s", got, requestTree)
 	}
 }
 
@@ -124,7 +151,7 @@ func TestMalformedTraceHeaderInJaeger(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, header), tracetest.HasSpans(1))
+	trace, err := jaeger.Client().WaitForTrace(ctx, traceIDOf(t, base, header), tracetest.HasSpans(requestSpans))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +159,38 @@ func TestMalformedTraceHeaderInJaeger(t *testing.T) {
 	tree := tracetest.JaegerTree(trace)
 	if !strings.HasPrefix(tree, "gateway: GET /git/{owner}/{repo}\n") || strings.Contains(tree, "\ngateway") || strings.Contains(tree, "orphan") {
 		t.Errorf("trace:\n%s\nwant the request span as its only root", tree)
+	}
+	if tree != requestTree {
+		t.Errorf("trace:\n%s\nwant:\n%s", tree, requestTree)
+	}
+}
+
+// TestBadThingsSwitch: in the real program, wild.go's misbehaviour is on
+// by default (a big repository takes its 2 s rebuild of the login index),
+// and BAD_THINGS=off switches it off.
+func TestBadThingsSwitch(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		slow        bool
+	}{
+		// Empty, as os.Getenv sees unset; it also overrides a BAD_THINGS
+		// that go test itself may run with.
+		{"unset", "", true},
+		{"off", "off", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, base := startProgram(t, map[string]string{"BAD_THINGS": c.value})
+			took, err := timedGet(base + "/git/torvalds/linux")
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case c.slow && took < 2*time.Second:
+				t.Errorf("BAD_THINGS=%q: torvalds/linux took %v, want at least 2s (the misbehaviour on)", c.value, took)
+			case !c.slow && took >= time.Second:
+				t.Errorf("BAD_THINGS=%q: torvalds/linux took %v, want well under 2s (the misbehaviour off)", c.value, took)
+			}
+		})
 	}
 }
 
@@ -171,16 +230,22 @@ func TestTagsAndLogsInJaeger(t *testing.T) {
 // trace in Jaeger shows it.
 func TestMysterySolvedInJaeger(t *testing.T) {
 	jaeger := e2e.Jaeger(t)
-	_, base := startProgram(t, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint, "BAD_THINGS": "on"})
+	github, answered, githubURL := answeringGitHub(t)
+	_, base := startProgramOn(t, githubURL, map[string]string{"JAEGER_ENDPOINT": jaeger.CollectorEndpoint, "BAD_THINGS": "on"})
 
-	big := make(chan struct{})
+	big := make(chan error, 1)
 	go func() {
-		defer close(big)
-		contracttest.Get(t, base+"/git/torvalds/linux")
+		_, err := timedGet(base + "/git/torvalds/linux")
+		big <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // let the big one take the lock first
+	// The big one takes the lock once it has its statistics: ask for the
+	// small one after the stand-in has had and answered its request.
+	waitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
+	waitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
 	_, header, _ := contracttest.Get(t, base+"/git/golang/go")
-	<-big
+	if err := <-big; err != nil {
+		t.Errorf("the big repository: %v", err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -201,6 +266,21 @@ func TestMysterySolvedInJaeger(t *testing.T) {
 	if waited := time.Duration(locked-waiting) * time.Microsecond; waited < time.Second {
 		t.Errorf("golang/go waited %v for the lock, want over a second (behind torvalds/linux)", waited)
 	}
+}
+
+// answeringGitHub runs the stand-in GitHub as e2e.GitHub does, and also
+// counts the answers it has finished.
+func answeringGitHub(t *testing.T) (*fakegithub.Server, *atomic.Int32, string) {
+	server, answered := fakegithub.New(fakegithub.Options{}), &atomic.Int32{}
+	httpServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		server.ServeHTTP(w, r)
+		answered.Add(1)
+	}))
+	t.Cleanup(func() {
+		httpServer.CloseClientConnections()
+		httpServer.Close()
+	})
+	return server, answered, httpServer.URL + "/"
 }
 
 // jaegerSpan reads tags and logs of a span read back from Jaeger.
