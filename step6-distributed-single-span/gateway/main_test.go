@@ -344,7 +344,10 @@ func TestTimeoutShowsOnTheOnlySpan(t *testing.T) {
 	server := e2e.Redis(t)
 	_, base := startGateway(t, stub.URL, server.Addr(), time.Second)
 
-	contracttest.Get(t, base+"/git/golang/go")
+	status, _, body := contracttest.Get(t, base+"/git/golang/go")
+	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
+		t.Errorf("status %d %q, want 504 naming the cleaner", status, body.Error)
+	}
 	if got, want := tracetest.Tree(tracer.FinishedSpans()), "GET /git/{owner}/{repo}\n"; got != want {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
 	}
