@@ -22,7 +22,7 @@ import (
 func init() {
 	// The stand-in answers 202 at once; no need to wait as long as for GitHub.
 	statsRetryDelays = []time.Duration{time.Millisecond, time.Millisecond}
-	badThings = false // only TestWildRequestsAreSlowTogether is about it
+	badThings = false // the tests about the misbehaviour switch it on themselves
 }
 
 func startApp(t *testing.T, githubURL string) string {
