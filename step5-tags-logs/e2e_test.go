@@ -239,7 +239,9 @@ func TestMysterySolvedInJaeger(t *testing.T) {
 		big <- err
 	}()
 	// The big one takes the lock once it has its statistics: ask for the
-	// small one after the stand-in has had and answered its request.
+	// small one after the stand-in has answered the big one's request. Every
+	// answer of the stand-in takes 300 ms, so the small one reaches the lock
+	// that long after the big one took it.
 	waitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
 	waitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
 	_, header, _ := contracttest.Get(t, base+"/git/golang/go")
@@ -268,10 +270,10 @@ func TestMysterySolvedInJaeger(t *testing.T) {
 	}
 }
 
-// answeringGitHub runs the stand-in GitHub as e2e.GitHub does, and also
+// answeringGitHub runs a stand-in GitHub that answers in 300 ms, and
 // counts the answers it has finished.
 func answeringGitHub(t *testing.T) (*fakegithub.Server, *atomic.Int32, string) {
-	server, answered := fakegithub.New(fakegithub.Options{}), &atomic.Int32{}
+	server, answered := fakegithub.New(fakegithub.Options{Latency: 300 * time.Millisecond}), &atomic.Int32{}
 	httpServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		server.ServeHTTP(w, r)
 		answered.Add(1)
