@@ -26,7 +26,7 @@ func TestJaegerVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name, gomod, want string
 	}{
-		{"block", "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0 // indirect\n\tgithub.com/jaegertracing/jaeger v1.76.0 // indirect\n\tgithub.com/jaegertracing/jaeger-idl v0.6.0 // indirect\n)\n", "v1.76.0"},
+		{"block", "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0 // indirect\n\tgithub.com/jaegertracing/jaeger v1.75.0 // indirect\n\tgithub.com/jaegertracing/jaeger-idl v0.6.0 // indirect\n)\n", "v1.75.0"},
 		{"one line", "module m\n\nrequire github.com/jaegertracing/jaeger v1.2.3\n", "v1.2.3"},
 		{"pseudo-version", "require github.com/jaegertracing/jaeger v1.77.1-0.20250101000000-abcdefabcdef\n", "v1.77.1-0.20250101000000-abcdefabcdef"},
 	} {
@@ -89,8 +89,8 @@ func TestJaegerVersionOfTools(t *testing.T) {
 // Where the cache is comes from paths.CacheDir, tested there.
 func TestBinaryPath(t *testing.T) {
 	t.Setenv("TUTORIAL_CACHE_DIR", "/cache")
-	got, err := binaryPath("v1.76.0")
-	if want := "/cache/jaeger-v1.76.0/jaeger"; err != nil || got != want {
+	got, err := binaryPath("v1.75.0")
+	if want := "/cache/jaeger-v1.75.0/jaeger"; err != nil || got != want {
 		t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
 	}
 }
