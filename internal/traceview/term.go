@@ -27,11 +27,16 @@ func isTerminal(f *os.File) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
-// TerminalWidth returns $COLUMNS, or DefaultWidth when it is not set.
-// Shells set COLUMNS without exporting it, so commands usually see
-// DefaultWidth unless the user exports COLUMNS or passes a width.
-func TerminalWidth() int {
+// TerminalWidth returns the width to draw in for out: $COLUMNS if it is
+// exported, else the width of the terminal that out is (the kernel knows
+// it: TIOCGWINSZ), else DefaultWidth. Shells set COLUMNS without exporting
+// it, so the terminal's own answer is what counts; a file or a pipe gets
+// DefaultWidth, plain text for a README.
+func TerminalWidth(out *os.File) int {
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if n := terminalColumns(out); n > 0 {
 		return n
 	}
 	return DefaultWidth

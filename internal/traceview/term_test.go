@@ -43,9 +43,12 @@ func TestTerminalWidth(t *testing.T) {
 		{"wide", DefaultWidth},
 		{"0", DefaultWidth},
 	}
+	stdout := os.Stdout
+	defer func() { os.Stdout = stdout }()
+	os.Stdout, _ = os.Open(os.DevNull) // not a terminal
 	for _, tt := range tests {
 		t.Setenv("COLUMNS", tt.columns)
-		if got := TerminalWidth(); got != tt.want {
+		if got := TerminalWidth(os.Stdout); got != tt.want {
 			t.Errorf("COLUMNS=%q: TerminalWidth() = %d, want %d", tt.columns, got, tt.want)
 		}
 	}

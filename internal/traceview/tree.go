@@ -3,6 +3,7 @@ package traceview
 import (
 	"cmp"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 )
@@ -106,4 +107,24 @@ func (w *walker) visit(i int, branch, below string) {
 			w.visit(c, below+"├─ ", below+"│  ")
 		}
 	}
+}
+
+// OutlineRow is one span of a trace where Render draws it.
+type OutlineRow struct {
+	SpanID string
+	Depth  int // 0 at top level
+	// Why a span with a parent is at top level: its parent is "missing"
+	// from the trace, or they are "in a cycle" of references; "" otherwise.
+	Problem string
+}
+
+// Outline returns the spans of trace in the order, and at the depth, that
+// Render draws them. The web viewer (internal/jaeger/ui) must draw a trace
+// the same way; its browser test compares the two.
+func Outline(trace jaeger.Trace) []OutlineRow {
+	var out []OutlineRow
+	for _, r := range rows(trace) {
+		out = append(out, OutlineRow{SpanID: r.span.SpanID, Depth: utf8.RuneCountInString(r.branch) / 3, Problem: r.problem})
+	}
+	return out
 }

@@ -89,3 +89,21 @@ func TestRenderOddTraces(t *testing.T) {
 		})
 	}
 }
+
+func TestOutline(t *testing.T) {
+	trace := jaeger.Trace{Spans: []jaeger.Span{
+		span("c", "b", 30, "grandchild"), span("a", "", 10, "root"), span("b", "a", 20, "child"),
+		span("o", "gone", 5, "orphan"),
+	}}
+	want := []OutlineRow{{"o", 0, "missing"}, {"a", 0, ""}, {"b", 1, ""}, {"c", 2, ""}}
+	got := Outline(trace)
+	if len(got) != len(want) {
+		t.Fatalf("Outline = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Outline = %v, want %v", got, want)
+			break
+		}
+	}
+}
