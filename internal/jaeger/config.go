@@ -64,10 +64,15 @@ func pickPorts(opts Options) (ports, error) {
 
 // config renders Jaeger's configuration: the all-in-one configuration that
 // Jaeger embeds (cmd/jaeger/internal/all-in-one.yaml, memory storage), with
-// every endpoint on 127.0.0.1 and a port of p.
-func (p ports) config() string {
+// every endpoint on 127.0.0.1 and a port of p, and the web UI served from
+// the directory uiDir.
+func (p ports) config(uiDir string) string {
 	var b strings.Builder
-	if err := configTemplate.Execute(&b, p); err != nil {
+	data := struct {
+		ports
+		UI string
+	}{p, uiDir}
+	if err := configTemplate.Execute(&b, data); err != nil {
 		panic(err) // the template is a constant and ports has every field it uses
 	}
 	return b.String()
@@ -105,6 +110,10 @@ extensions:
       traces: some_storage
     http:
       endpoint: 127.0.0.1:{{.Query}}
+    # The tutorial's own trace viewer (internal/jaeger/ui), in place of
+    # the web UI that a Jaeger built from source lacks.
+    ui:
+      assets_path: {{printf "%q" .UI}}
     grpc:
       endpoint: 127.0.0.1:{{.QueryGRPC}}
 

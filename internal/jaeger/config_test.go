@@ -12,7 +12,7 @@ func TestConfigBindsLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := p.config()
+	config := p.config("/tmp/ui")
 
 	endpoints := regexp.MustCompile(`(?m)^\s*endpoint:(.*)$`).FindAllStringSubmatch(config, -1)
 	for _, m := range endpoints {

@@ -90,8 +90,13 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 	if err != nil {
 		return nil, err
 	}
+	uiDir := filepath.Join(dir, "ui")
+	if err := writeUI(uiDir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	configPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(p.config()), 0o644); err != nil {
+	if err := os.WriteFile(configPath, []byte(p.config(uiDir)), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
