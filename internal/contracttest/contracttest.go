@@ -45,7 +45,7 @@ type Contributor struct {
 // Run checks every row of the contract. The stand-in answers 202 to the
 // first request for each repository, as GitHub does for a cold repository.
 func Run(t *testing.T, start Start) {
-	github := fakegithub.New(fakegithub.Options{ComputeCalls: 1})
+	github := fakegithub.New(fakegithub.Options{ComputeCalls: 1, Record: true})
 	githubServer := httptest.NewServer(github)
 	t.Cleanup(githubServer.Close)
 	base := start(t, githubServer.URL+"/")

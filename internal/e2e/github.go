@@ -8,9 +8,11 @@ import (
 )
 
 // GitHub runs the stand-in GitHub for the test and returns it (to inspect
-// its requests) and its URL with the trailing slash GITHUB_API_URL takes.
+// its requests, which it records) and its URL with the trailing slash
+// GITHUB_API_URL takes.
 func GitHub(t testing.TB, opts fakegithub.Options) (*fakegithub.Server, string) {
 	t.Helper()
+	opts.Record = true
 	server := fakegithub.New(opts)
 	httpServer := httptest.NewServer(server)
 	t.Cleanup(func() {

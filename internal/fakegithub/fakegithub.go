@@ -13,20 +13,24 @@
 // behaviour each, so a learner (or a test) can ask for it by URL:
 //
 //	missing/*       404 Not Found: the repository does not exist
-//	rate-limited/*  403 with X-RateLimit-Remaining: 0 (primary rate limit)
+//	rate-limited/*  403 with X-RateLimit-Remaining: 0 (primary rate limit),
+//	                which resets after RateLimitReset: go-github then refuses
+//	                every repository, without asking, until the reset
 //	too-many/*      429 with Retry-After (secondary rate limit)
 //	computing/*     202 Accepted forever: statistics never get ready
 //	slow/*          answers after 30 seconds
 //	broken/*        500 Internal Server Error
 //
 // Every other repository gets synthetic statistics, including one or two
-// deleted accounts ("author": null), as real repositories have.
+// deleted accounts ("author": null), as real repositories have. Names are
+// matched as GitHub matches them: in any case, with or without ".git".
 package fakegithub
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,7 +44,17 @@ type Options struct {
 	ComputeCalls int
 	// Latency is added before every answer.
 	Latency time.Duration
+	// Record keeps the headers of the latest stats requests for Requests.
+	// For tests only: the headers hold the caller's token.
+	Record bool
 }
+
+// RateLimitReset is how soon the rate-limited/ owner's limit resets: soon,
+// so that a learner who tried it can go on with the tutorial.
+const RateLimitReset = 10 * time.Second
+
+// maxRecorded is how many requests Record keeps, the latest.
+const maxRecorded = 1000
 
 // SlowDelay is how long the "slow" owner takes to answer.
 const SlowDelay = 30 * time.Second
@@ -52,7 +66,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	calls    map[string]int // stats requests per "owner/repo"
-	requests []http.Header  // headers of every stats request, oldest first
+	requests []http.Header  // with Record: the latest requests' headers, oldest first
 }
 
 // New returns a stand-in GitHub with the given behaviours.
@@ -65,8 +79,9 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Requests returns the headers of the stats requests received so far, so
-// tests can check what a program sends to GitHub (a token, no trace headers).
+// Requests returns the headers of the latest stats requests (with
+// Options.Record; none without), so tests can check what a program sends
+// to GitHub (a token, no trace headers).
 func (s *Server) Requests() []http.Header {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,9 +95,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) contributorStats(w http.ResponseWriter, r *http.Request) {
-	owner, repo := r.PathValue("owner"), r.PathValue("repo")
+	owner, repo := Canonical(r.PathValue("owner"), r.PathValue("repo"))
 	s.mu.Lock()
-	s.requests = append(s.requests, r.Header.Clone())
+	if s.opts.Record {
+		s.requests = append(s.requests, r.Header.Clone())
+		if len(s.requests) > maxRecorded {
+			s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRecorded)
+		}
+	}
 	s.calls[owner+"/"+repo]++
 	call := s.calls[owner+"/"+repo]
 	s.mu.Unlock()
@@ -96,7 +116,7 @@ func (s *Server) contributorStats(w http.ResponseWriter, r *http.Request) {
 	case "rate-limited":
 		w.Header().Set("X-RateLimit-Limit", "60")
 		w.Header().Set("X-RateLimit-Remaining", "0")
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(RateLimitReset).Unix(), 10))
 		writeMessage(w, http.StatusForbidden, "API rate limit exceeded. (Authenticated requests get a higher rate limit.)")
 	case "too-many":
 		w.Header().Set("Retry-After", "30")

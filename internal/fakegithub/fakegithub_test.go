@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -71,7 +72,7 @@ func TestComputeCallsAnswer202First(t *testing.T) {
 }
 
 func TestOwnersTriggerGitHubFailures(t *testing.T) {
-	server := New(Options{})
+	server := New(Options{Record: true})
 	cases := []struct {
 		owner  string
 		status int
@@ -116,5 +117,56 @@ func TestSlowOwnerGivesUpWithTheClient(t *testing.T) {
 	server.Close()
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("server.Close took %s: the slow handler kept going after the client left (SlowDelay %s)", took, SlowDelay)
+	}
+}
+
+// GitHub matches names in any case, with or without ".git".
+func TestNamesMatchAsOnGitHub(t *testing.T) {
+	server := New(Options{ComputeCalls: 1})
+	if got := get(t, server, "/repos/golang/go/stats/contributors").Code; got != http.StatusAccepted {
+		t.Fatalf("first call: %d, want 202", got)
+	}
+	for _, path := range []string{"/repos/GoLang/Go/stats/contributors", "/repos/golang/go.git/stats/contributors"} {
+		answer := get(t, server, path)
+		if answer.Code != http.StatusOK {
+			t.Errorf("%s: %d, want 200: the same repository as golang/go, computed already", path, answer.Code)
+		}
+	}
+	if !reflect.DeepEqual(Stats("GoLang", "Go.git"), Stats("golang", "go")) {
+		t.Error("GoLang/Go.git has other statistics than golang/go")
+	}
+	if got := get(t, server, "/repos/Rate-Limited/x/stats/contributors").Code; got != http.StatusForbidden {
+		t.Errorf("Rate-Limited/x: %d, want 403", got)
+	}
+}
+
+// The rate-limited owner's limit resets soon, so a learner can go on.
+func TestRateLimitResetsSoon(t *testing.T) {
+	answer := get(t, New(Options{}), "/repos/rate-limited/x/stats/contributors")
+	reset, err := strconv.ParseInt(answer.Header().Get("X-RateLimit-Reset"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := time.Until(time.Unix(reset, 0)); until > RateLimitReset+time.Second {
+		t.Errorf("the limit resets in %v, want within %v", until, RateLimitReset)
+	}
+}
+
+// Headers, which hold the caller's token, are kept only when asked, and
+// only the latest.
+func TestRecordsOnlyWhenAsked(t *testing.T) {
+	quiet := New(Options{})
+	req := httptest.NewRequest("GET", "/repos/a/b/stats/contributors", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	quiet.ServeHTTP(httptest.NewRecorder(), req)
+	if got := quiet.Requests(); len(got) != 0 {
+		t.Errorf("kept %d requests without Record", len(got))
+	}
+	recording := New(Options{Record: true})
+	for range maxRecorded + 10 {
+		recording.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if got := recording.Requests(); len(got) != maxRecorded || got[0].Get("Authorization") != "Bearer secret" {
+		t.Errorf("kept %d requests, want the latest %d", len(got), maxRecorded)
 	}
 }

@@ -3,6 +3,7 @@ package fakegithub
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 )
 
@@ -50,8 +51,10 @@ var names = []string{
 
 // Stats returns the synthetic statistics of a repository: between 1 and
 // MaxContributors contributors, one or two of them deleted accounts, the
-// same every time for the same owner and repository.
+// same every time for the same owner and repository. Like GitHub, it takes
+// names in any case and with or without ".git": GoLang/Go.git is golang/go.
 func Stats(owner, repo string) []ContributorStats {
+	owner, repo = Canonical(owner, repo)
 	seed := hash(owner + "/" + repo)
 	people := 1 + int(seed%MaxContributors)
 	deleted := 1 + int(seed/MaxContributors%2)
@@ -84,6 +87,13 @@ func Stats(owner, repo string) []ContributorStats {
 		stats = append(stats, contributor)
 	}
 	return stats
+}
+
+// Canonical returns the name GitHub knows a repository by, for the
+// stand-in's purposes: lower case, without a ".git" suffix.
+func Canonical(owner, repo string) (string, string) {
+	repo = strings.ToLower(repo)
+	return strings.ToLower(owner), strings.TrimSuffix(repo, ".git")
 }
 
 func hash(s string) uint32 {
