@@ -2,6 +2,7 @@ package jobqueue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -398,4 +399,43 @@ func TestNoSpinWhenRedisRefuses(t *testing.T) {
 		t.Errorf("%d failed reads logged in 2 s, want a few", n)
 	}
 	q.wantAnswer(t, q.push(t, "after", 5*time.Second), "after")
+}
+
+// FuzzDecode: whatever a stream entry holds, decode neither panics nor
+// lets through a message over the limits, and what Push writes it reads
+// back whole.
+func FuzzDecode(f *testing.F) {
+	f.Add("body", `{"uber-trace-id":"1:2:0:1"}`, "1796289334960", true)
+	f.Add("", `[1,2]`, "tomorrow", false)
+	f.Add("x", `{"a":1}`, "-1", true)
+	f.Add("x", `null`, "99999999999999999999", true)
+	f.Fuzz(func(t *testing.T, body, headers, deadline string, withBody bool) {
+		values := map[string]any{"headers": headers, "deadline": deadline}
+		if withBody {
+			values["body"] = body
+		}
+		msg, _, err := decode(redis.XMessage{ID: "1-1", Values: values})
+		if err == nil && checkLimits(msg) != nil {
+			t.Fatalf("decode let through a message over the limits")
+		}
+
+		var h map[string]string
+		if json.Unmarshal([]byte(headers), &h) != nil {
+			return
+		}
+		written, err := json.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := Message{Headers: h, Body: []byte(body)}
+		out, when, err := decode(redis.XMessage{ID: "1-1", Values: map[string]any{
+			"body": body, "headers": string(written), "deadline": "1796289334960",
+		}})
+		if checkLimits(in) != nil {
+			return
+		}
+		if err != nil || string(out.Body) != body || !maps.Equal(out.Headers, h) || when.UnixMilli() != 1796289334960 {
+			t.Fatalf("decode(Push's fields) = %q %v %v, %v; want %q %v", out.Body, out.Headers, when, err, body, h)
+		}
+	})
 }
