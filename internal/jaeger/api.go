@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -130,6 +131,26 @@ func (c *Client) Latest(ctx context.Context, service string) (Trace, error) {
 		return Trace{}, fmt.Errorf("no trace of service %q: %w", service, ErrNotFound)
 	}
 	return latest, nil
+}
+
+// Find returns the traces that have a span of service named operation
+// (any operation if "") that started at since or later: up to 100, newest
+// first as Jaeger returns them. A service Jaeger has never heard of has
+// no traces.
+func (c *Client) Find(ctx context.Context, service, operation string, since time.Time) ([]Trace, error) {
+	query := url.Values{
+		"service": {service}, "limit": {"100"},
+		"start": {strconv.FormatInt(since.UnixMicro(), 10)},
+		"end":   {strconv.FormatInt(time.Now().Add(time.Minute).UnixMicro(), 10)},
+	}
+	if operation != "" {
+		query.Set("operation", operation)
+	}
+	traces, err := c.get(ctx, "/api/traces?"+query.Encode())
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return traces, err
 }
 
 // WaitForTrace polls until the trace exists and complete(trace) holds, or
