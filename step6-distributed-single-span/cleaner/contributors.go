@@ -4,15 +4,19 @@ import (
 	"sort"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
 )
+
+type contributor struct {
+	Login   string `json:"login"`
+	Commits int    `json:"commits"`
+}
 
 // countCommits turns GitHub's weekly statistics into one commit count per
 // contributor, most commits first.
 //
 // A deleted account comes back as "author": null. GitHub's own pages show
 // such commits under "ghost", and so do we (the talk's demo crashed here).
-func countCommits(stats []*github.ContributorStats) []queue.Contributor {
+func countCommits(stats []*github.ContributorStats) []contributor {
 	updateLoginIndex(len(stats))
 
 	commits := map[string]int{}
@@ -26,9 +30,9 @@ func countCommits(stats []*github.ContributorStats) []queue.Contributor {
 		}
 	}
 
-	contributors := make([]queue.Contributor, 0, len(commits))
+	contributors := make([]contributor, 0, len(commits))
 	for login, n := range commits {
-		contributors = append(contributors, queue.Contributor{Login: login, Commits: n})
+		contributors = append(contributors, contributor{Login: login, Commits: n})
 	}
 	sort.Slice(contributors, func(i, j int) bool {
 		if contributors[i].Commits != contributors[j].Commits {

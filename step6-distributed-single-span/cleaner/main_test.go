@@ -8,33 +8,35 @@ import (
 
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
+	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 )
 
 func init() { badThings = false }
 
-func job(t *testing.T, owner, repo string) queue.Job {
-	stats, err := json.Marshal(fakegithub.Stats(owner, repo))
+// message is a job as the gateway queues it.
+func message(t *testing.T, repo string, stats any) jobqueue.Message {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"repo": repo, "stats": stats})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return queue.Job{ReplyTo: "reply", Repo: owner + "/" + repo, Stats: stats}
+	return jobqueue.Message{Body: body}
 }
 
 func TestCleanJobCountsCommits(t *testing.T) {
-	reply := cleanJob(context.Background(), job(t, "torvalds", "linux"))
+	answer, err := cleanJob(context.Background(), message(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux")))
 	var got []contracttest.Contributor
-	for _, c := range reply.Contributors {
-		got = append(got, contracttest.Contributor{Login: c.Login, Commits: c.Commits})
+	if err == nil {
+		err = json.Unmarshal(answer, &got)
 	}
-	if want := contracttest.Expected("torvalds", "linux"); reply.Error != "" || !slices.Equal(got, want) {
-		t.Errorf("reply = %+v, want %v", reply, want)
+	if want := contracttest.Expected("torvalds", "linux"); err != nil || !slices.Equal(got, want) {
+		t.Errorf("answer = %s (%v), want %v", answer, err, want)
 	}
 }
 
 func TestCleanJobWithUnreadableStats(t *testing.T) {
-	reply := cleanJob(context.Background(), queue.Job{ReplyTo: "r", Repo: "a/b", Stats: json.RawMessage(`{"not":"a list"}`)})
-	if reply.Error == "" || reply.Contributors != nil {
-		t.Errorf("reply = %+v, want an error", reply)
+	answer, err := cleanJob(context.Background(), message(t, "a/b", map[string]string{"not": "a list"}))
+	if err == nil || answer != nil {
+		t.Errorf("answer = %s, %v; want an error", answer, err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/queue"
+	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 
@@ -65,21 +65,40 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (json.RawMessa
 	return body, nil
 }
 
-// clean queues the statistics for the cleaner and waits for its answer, on
-// a reply key of this request's own, for a bounded time.
-func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) ([]queue.Contributor, error) {
-	job := queue.Job{ReplyTo: queue.NewReplyKey(), Repo: repo, Stats: stats}
-	if err := queue.Push(ctx, a.redis, job); err != nil {
-		return nil, &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", ""}
+// job is what the cleaner gets (cleaner/main.go reads its own copy).
+type job struct {
+	Repo  string          `json:"repo"`  // "owner/repo", for the cleaner's errors
+	Stats json.RawMessage `json:"stats"` // the contributors service's answer
+}
+
+// clean queues the statistics for the cleaner and waits for its answer,
+// the contributors as JSON, for REPLY_TIMEOUT at most.
+func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (json.RawMessage, error) {
+	body, err := json.Marshal(job{Repo: repo, Stats: stats})
+	if err != nil {
+		return nil, err
 	}
-	reply, err := queue.WaitForReply(ctx, a.redis, job.ReplyTo, a.replyTimeout)
+	ticket, err := a.queue.Push(ctx, jobqueue.Message{Body: body}, a.replyTimeout)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	answer, err := a.queue.WaitForAnswer(ctx, ticket)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	return answer, nil
+}
+
+// queueError tells our client what went wrong on the way to the cleaner
+// and back, and whose problem it is.
+func queueError(err error) error {
+	var failed *jobqueue.JobError
 	switch {
-	case errors.Is(err, queue.ErrNoReply):
-		return nil, &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
-	case err != nil:
-		return nil, &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", ""}
-	case reply.Error != "":
-		return nil, &serviceError{http.StatusBadGateway, reply.Error, ""}
+	case errors.Is(err, jobqueue.ErrNoAnswer):
+		return &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
+	case errors.As(err, &failed):
+		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
 	}
-	return reply.Contributors, nil
+	// Redis is down or hangs, or the queue is full: try again later.
+	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly: " + err.Error(), "5"}
 }
