@@ -11,9 +11,11 @@ run:
 	@go build -o bin/tutorial ./cmd/tutorial
 	@bin/tutorial run $(STEP)
 
-# What the tests and the runner need: redis-server, and Jaeger built once.
+# What the tests and the runner need: redis-server, chromium (the trace
+# viewer's browser test), and Jaeger built once.
 deps:
 	@scripts/install-redis
+	@scripts/install-chromium
 	@go run ./cmd/buildjaeger >/dev/null
 
 test: deps

@@ -31,6 +31,8 @@
     "span.kind": "which side of a boundary the span is: server and client around an HTTP call, producer and consumer around the queue.",
     "internal.span.format": "added by Jaeger: the format the span arrived in (jaeger.thrift from jaeger-client-go).",
     "hostname": "the machine the service ran on (jaeger-client-go reports it).",
+    "host.name": "the machine the service ran on: jaeger-client-go reports it as hostname, and Jaeger 2 gives it OpenTelemetry's name.",
+    "opencensus.exporterversion": "added by Jaeger 2 when it translates the spans: the jaeger-client-go version that reported them.",
     "ip": "the service's IP address (jaeger-client-go reports it).",
     "jaeger.version": "the version of jaeger-client-go that reported the span.",
     "client-uuid": "jaeger-client-go's ID for this run of the service.",
@@ -206,6 +208,12 @@
     const id = rawID.trim().toLowerCase();
     idInput.value = id;
     document.title = "Trace " + id + " · the tracing tutorial's viewer";
+    if (id === "") {
+      setState("error");
+      message("error", "No trace ID in the address: open /trace/<trace-id>, with the X-Trace-Id of a response, ",
+        "or pick a trace from ", el("a", { href: "/search" }, "the latest"), ".");
+      return;
+    }
     if (!/^[0-9a-f]{1,32}$/.test(id)) {
       setState("error");
       message("error", "“" + rawID + "” is not a trace ID. A trace ID is 1 to 32 hex digits, " +
