@@ -7,15 +7,19 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/queue"
 )
+
+type contributor struct {
+	Login   string `json:"login"`
+	Commits int    `json:"commits"`
+}
 
 // countCommits turns GitHub's weekly statistics into one commit count per
 // contributor, most commits first.
 //
 // A deleted account comes back as "author": null. GitHub's own pages show
 // such commits under "ghost", and so do we (the talk's demo crashed here).
-func countCommits(ctx context.Context, stats []*github.ContributorStats) []queue.Contributor {
+func countCommits(ctx context.Context, stats []*github.ContributorStats) []contributor {
 	span, ctx := opentracing.StartSpanFromContext(ctx, "countCommits")
 	defer span.Finish()
 
@@ -32,9 +36,9 @@ func countCommits(ctx context.Context, stats []*github.ContributorStats) []queue
 		}
 	}
 
-	contributors := make([]queue.Contributor, 0, len(commits))
+	contributors := make([]contributor, 0, len(commits))
 	for login, n := range commits {
-		contributors = append(contributors, queue.Contributor{Login: login, Commits: n})
+		contributors = append(contributors, contributor{Login: login, Commits: n})
 	}
 	sort.Slice(contributors, func(i, j int) bool {
 		if contributors[i].Commits != contributors[j].Commits {

@@ -1,5 +1,5 @@
-// The cleaner: takes jobs from the Redis queue, counts the commits in
-// GitHub's raw statistics, and replies to the gateway that asked.
+// The cleaner: takes jobs from the queue, counts the commits in GitHub's
+// raw statistics, and answers the gateway that asked.
 package main
 
 import (
@@ -7,70 +7,117 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/redis/go-redis/v9"
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/queue"
+	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 )
 
-func main() { web.Run("cleaner", run) }
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "cleaner")
+	if err := run(logger); err != nil {
+		logger.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, logger *slog.Logger) error {
-	closer, err := tracing.Init("cleaner", logger)
+func run(logger *slog.Logger) error {
+	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tracer, closer, err := tracing.Init("cleaner", logger)
 	if err != nil {
 		return err
 	}
 	defer closer.Close() // flush the last spans on the way out
+	opentracing.SetGlobalTracer(tracer)
 
-	rdb := redis.NewClient(&redis.Options{Addr: web.EnvOr("REDIS_ADDR", "localhost:6379")})
-	defer rdb.Close()
+	queue := jobqueue.New(web.EnvOr("REDIS_ADDR", "localhost:6379"), "contributors")
+	defer queue.Close()
 	hostname, _ := os.Hostname()
-	consumer := &queue.Consumer{
-		Redis:     rdb,
-		Logger:    logger,
-		Name:      web.EnvOr("CLEANER_NAME", hostname),
-		Workers:   4,
-		ClaimIdle: 30 * time.Second,
+	worker := &jobqueue.Worker{
+		Queue:  queue,
+		Logger: logger,
+		// Keep the name across restarts: a cleaner that died finds the jobs
+		// it had in hand under its name.
+		Name: web.EnvOr("CLEANER_NAME", hostname),
+		Jobs: 4, // at once
+		// A job that sits this long in a dead cleaner's hands is taken
+		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
+		ClaimIdle:     5 * time.Second,
+		MaxDeliveries: 3, // then a job that kills its cleaner is given up
 	}
 
-	// A health endpoint, for docker compose and the tests.
+	// /healthz only, for docker compose and the tests: 503 when the worker
+	// has not heard from Redis lately.
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", web.Healthz)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := worker.Healthy(); err != nil {
+			web.WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
+			return
+		}
+		web.Healthz(w, r)
+	})
 	mux.HandleFunc("/", web.NotFound)
-	server := web.NewServer("8002", mux)
+	server := &http.Server{
+		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      5 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { consumer.Run(ctx, cleanJob) })
-	err = web.Serve(ctx, logger, server)
-	cancel()  // the server has stopped: stop taking jobs too
-	wg.Wait() // let the jobs in hand finish
+	defer cancel()
+	var jobs sync.WaitGroup
+	jobs.Go(func() { worker.Run(ctx, cleanJob) })
+	err = web.Serve(ctx, logger, server, 5*time.Second)
+	cancel()    // the server has stopped (or never started): take no more jobs
+	jobs.Wait() // and finish the ones in hand
 	return err
 }
 
-// cleanJob turns one job's raw statistics into the gateway's answer.
-func cleanJob(ctx context.Context, job queue.Job) queue.Reply {
-	// Continue the gateway's trace: its span context came inside the job.
-	// A job without one (or with a broken one) starts a new trace.
-	parent, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(job.Trace))
-	span := opentracing.StartSpan("cleanJob", opentracing.ChildOf(parent), ext.SpanKindConsumer)
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is.
+func cleanJob(ctx context.Context, msg jobqueue.Message) (_ []byte, err error) {
+	// Continue the gateway's trace: its span context came in the message's
+	// headers. The job follows from the gateway's queue.Push rather than
+	// being its child: see the README. No context, or a broken one, gives a
+	// nil reference: a new trace.
+	producer, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
+	span := opentracing.StartSpan("cleanJob", opentracing.FollowsFrom(producer), ext.SpanKindConsumer)
 	defer span.Finish()
-	ext.MessageBusDestination.Set(span, queue.JobsStream)
-	span.SetTag("repo", job.Repo)
+	defer func() {
+		if err != nil {
+			ext.LogError(span, err)
+		}
+	}()
 	ctx = opentracing.ContextWithSpan(ctx, span)
 
-	var stats []*github.ContributorStats
-	if err := json.Unmarshal(job.Stats, &stats); err != nil {
-		ext.Error.Set(span, true)
-		return queue.Reply{Error: fmt.Sprintf("unreadable statistics for %s: %v", job.Repo, err)}
+	var job struct { // what the gateway queued
+		Repo  string          `json:"repo"`
+		Stats json.RawMessage `json:"stats"`
 	}
-	return queue.Reply{Contributors: countCommits(ctx, stats)}
+	var stats []*github.ContributorStats
+	if err := json.Unmarshal(msg.Body, &job); err != nil {
+		return nil, fmt.Errorf("unreadable job: %w", err)
+	}
+	span.SetTag("repo", job.Repo)
+	if err := json.Unmarshal(job.Stats, &stats); err != nil {
+		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
+	}
+	return json.Marshal(countCommits(ctx, stats))
 }

@@ -62,15 +62,13 @@ var errStatsNotReady = errors.New("GitHub is still computing this repository's s
 func fetchContributorStats(ctx context.Context, client *github.Client, owner, repo string) (_ []*github.ContributorStats, err error) {
 	// A child of the request's span, which ctx carries; the new ctx carries
 	// this span in turn, for anything we call from here.
-	span, ctx := opentracing.StartSpanFromContext(ctx, "fetchContributorStats")
+	span, ctx := opentracing.StartSpanFromContext(ctx, "fetchContributorStats", ext.SpanKindRPCClient)
 	defer span.Finish()
-	ext.SpanKindRPCClient.Set(span)
 	ext.HTTPMethod.Set(span, http.MethodGet)
 	ext.HTTPUrl.Set(span, fmt.Sprintf("%srepos/%s/%s/stats/contributors", client.BaseURL, owner, repo))
 	defer func() {
 		if err != nil {
-			ext.Error.Set(span, true)
-			span.LogFields(log.Error(err)) // a log: what went wrong, and when
+			ext.LogError(span, err) // the error tag, and a log: what went wrong, and when
 		}
 	}()
 

@@ -6,8 +6,11 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -16,21 +19,42 @@ import (
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 )
 
-func main() { web.Run("contributors", run) }
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "contributors")
+	if err := run(logger); err != nil {
+		logger.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, logger *slog.Logger) error {
-	closer, err := tracing.Init("contributors", logger)
+func run(logger *slog.Logger) error {
+	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tracer, closer, err := tracing.Init("contributors", logger)
 	if err != nil {
 		return err
 	}
 	defer closer.Close() // flush the last spans on the way out
+	opentracing.SetGlobalTracer(tracer)
 
 	app := &app{
 		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
 		githubTimeout: 10 * time.Second,
 	}
-	server := web.NewServer("8001", web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()))
-	return web.Serve(ctx, logger, server)
+	// The longest a request takes: GitHub's answer, and a little more.
+	longest := app.githubTimeout + 5*time.Second
+	server := &http.Server{
+		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
+		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      longest,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return web.Serve(ctx, logger, server, longest)
 }
 
 // app holds what the handlers need.

@@ -21,7 +21,7 @@ func init() {
 }
 
 func startApp(t *testing.T, token string) (*fakegithub.Server, string) {
-	github := fakegithub.New(fakegithub.Options{ComputeCalls: 1})
+	github := fakegithub.New(fakegithub.Options{ComputeCalls: 1, Record: true})
 	githubServer := httptest.NewServer(github)
 	t.Cleanup(githubServer.Close)
 	app := &app{github: newGitHubClient(githubServer.URL+"/", token), githubTimeout: time.Second}

@@ -10,9 +10,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
-
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/queue"
+	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 )
 
@@ -46,7 +44,11 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 	ext.PeerService.Set(span, "contributors")
 	ext.HTTPMethod.Set(span, http.MethodGet)
 	ext.HTTPUrl.Set(span, statsURL)
-	defer markError(span, &err)
+	defer func() {
+		if err != nil {
+			ext.LogError(span, err)
+		}
+	}()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statsURL, nil)
 	if err != nil {
@@ -80,54 +82,70 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 	return body, nil
 }
 
-// clean queues the statistics for the cleaner and waits for its answer, on
-// a reply key of this request's own, for a bounded time.
-func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) ([]queue.Contributor, error) {
-	job := queue.Job{ReplyTo: queue.NewReplyKey(), Repo: repo, Stats: stats}
-	if err := a.push(ctx, job); err != nil {
-		return nil, &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", ""}
-	}
-	reply, err := a.waitForReply(ctx, job.ReplyTo)
-	switch {
-	case errors.Is(err, queue.ErrNoReply):
-		return nil, &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
-	case err != nil:
-		return nil, &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", ""}
-	case reply.Error != "":
-		return nil, &serviceError{http.StatusBadGateway, reply.Error, ""}
-	}
-	return reply.Contributors, nil
+// job is what the cleaner gets (cleaner/main.go reads its own copy).
+type job struct {
+	Repo  string          `json:"repo"`  // "owner/repo", for the cleaner's errors
+	Stats json.RawMessage `json:"stats"` // the contributors service's answer
 }
 
-// push queues job with the context of a producer span inside it, so that
-// the cleaner's spans join this trace.
-func (a *app) push(ctx context.Context, job queue.Job) (err error) {
+// clean queues the statistics for the cleaner and waits for its answer,
+// the contributors as JSON, for REPLY_TIMEOUT at most.
+func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (json.RawMessage, error) {
+	body, err := json.Marshal(job{Repo: repo, Stats: stats})
+	if err != nil {
+		return nil, err
+	}
+	ticket, err := a.push(ctx, body)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	answer, err := a.waitForAnswer(ctx, ticket)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	return answer, nil
+}
+
+// queueError tells our client what went wrong on the way to the cleaner
+// and back, and whose problem it is.
+func queueError(err error) error {
+	var failed *jobqueue.JobError
+	switch {
+	case errors.Is(err, jobqueue.ErrNoAnswer):
+		return &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
+	case errors.As(err, &failed):
+		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
+	}
+	// Redis is down or hangs, or the queue is full: try again later.
+	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly: " + err.Error(), "5"}
+}
+
+// push queues the job with the context of a producer span in its headers,
+// so that the cleaner's spans join this trace.
+func (a *app) push(ctx context.Context, body []byte) (jobqueue.Ticket, error) {
 	span, ctx := opentracing.StartSpanFromContext(ctx, "queue.Push", ext.SpanKindProducer)
 	defer span.Finish()
-	ext.MessageBusDestination.Set(span, queue.JobsStream)
-	defer markError(span, &err)
+	ext.MessageBusDestination.Set(span, a.queue.Stream)
 
-	job.Trace = map[string]string{}
-	opentracing.GlobalTracer().Inject(span.Context(), opentracing.TextMap, opentracing.TextMapCarrier(job.Trace))
-	return queue.Push(ctx, a.redis, job)
+	msg := jobqueue.Message{Headers: map[string]string{}, Body: body}
+	opentracing.GlobalTracer().Inject(span.Context(), opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
+	ticket, err := a.queue.Push(ctx, msg, a.replyTimeout)
+	if err != nil {
+		ext.LogError(span, err)
+	}
+	return ticket, err
 }
 
-// waitForReply has a span of its own: the time the cleaner takes, seen
-// from here, queueing included.
-func (a *app) waitForReply(ctx context.Context, replyTo string) (_ queue.Reply, err error) {
+// waitForAnswer has a span of its own: the cleaner's time as the user
+// feels it, queueing included.
+func (a *app) waitForAnswer(ctx context.Context, ticket jobqueue.Ticket) (json.RawMessage, error) {
 	span, ctx := opentracing.StartSpanFromContext(ctx, "queue.WaitForReply")
 	defer span.Finish()
-	span.SetTag("reply_to", replyTo)
-	defer markError(span, &err)
+	span.SetTag("job", ticket.ID)
 
-	return queue.WaitForReply(ctx, a.redis, replyTo, a.replyTimeout)
-}
-
-// markError tags span as failed and logs *err, if there is one; call it
-// deferred, with the address of the function's named error.
-func markError(span opentracing.Span, err *error) {
-	if *err != nil {
-		ext.Error.Set(span, true)
-		span.LogFields(log.Error(*err))
+	answer, err := a.queue.WaitForAnswer(ctx, ticket)
+	if err != nil {
+		ext.LogError(span, err)
 	}
+	return answer, err
 }

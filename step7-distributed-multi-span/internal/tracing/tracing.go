@@ -1,5 +1,6 @@
-// Package tracing sets up Jaeger for the step's programs. In this step all
-// three use it, and a request's trace crosses from one to the next.
+// Package tracing is step 5's tracing.go, shared by the step's programs:
+// the tracer, and a span for every request. In this step all three programs
+// use it, and a request's trace crosses from one to the next.
 package tracing
 
 import (
@@ -16,17 +17,16 @@ import (
 	"github.com/uber/jaeger-client-go/config"
 )
 
-// Init makes a Jaeger tracer for service the global tracer, which
-// opentracing.StartSpan and StartSpanFromContext use. It reads the standard
-// JAEGER_* environment variables: JAEGER_ENDPOINT sends spans over HTTP to
-// a collector (http://localhost:14268/api/traces); without it they go over
+// Init makes a Jaeger tracer for service. It reads the standard JAEGER_*
+// environment variables: JAEGER_ENDPOINT sends spans over HTTP to a
+// collector (http://localhost:14268/api/traces); without it they go over
 // UDP to an agent (JAEGER_AGENT_HOST:JAEGER_AGENT_PORT, localhost:6831).
 //
 // Closing the returned io.Closer flushes the spans still buffered.
-func Init(service string, logger *slog.Logger) (io.Closer, error) {
+func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return nil, fmt.Errorf("reading JAEGER_* variables: %w", err)
+		return nil, nil, fmt.Errorf("reading JAEGER_* variables: %w", err)
 	}
 	cfg.ServiceName = service
 
@@ -40,12 +40,7 @@ func Init(service string, logger *slog.Logger) (io.Closer, error) {
 	// 128-bit trace IDs are what Jaeger v2 (and W3C Trace Context) show.
 	cfg.Gen128Bit = true
 
-	tracer, closer, err := cfg.NewTracer(config.Logger(jaegerLogger{logger}))
-	if err != nil {
-		return nil, err
-	}
-	opentracing.SetGlobalTracer(tracer)
-	return closer, nil
+	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
 }
 
 // TraceRequest gives every request a span named for its route, and tells
@@ -55,11 +50,10 @@ func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// No header, or a malformed one, gives a nil parent: a new trace.
 		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
-		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent)) // "GET /git/{owner}/{repo}"
+		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
 		defer span.Finish()
 		// OpenTracing's standard tags, which Jaeger (and any other tracer)
 		// knows how to show and search.
-		ext.SpanKindRPCServer.Set(span)
 		ext.HTTPMethod.Set(span, r.Method)
 		ext.HTTPUrl.Set(span, r.URL.String())
 		if sc, ok := span.Context().(jaeger.SpanContext); ok {

@@ -1,5 +1,6 @@
-// Package web holds what the step's three programs do alike: answer JSON,
-// log one line per request, read their configuration, and shut down cleanly.
+// Package web holds what the step's three programs do alike: read a
+// setting, answer JSON, log one line per request, and serve until they are
+// asked to stop. Step 5 had it in http.go and main.go.
 package web
 
 import (
@@ -7,37 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
-
-// Run is every program's main: it gives run a logger that names the
-// service, and a context that Ctrl-C (SIGINT) or "docker stop" (SIGTERM)
-// cancels. If run fails, the program exits with status 1.
-func Run(service string, run func(ctx context.Context, logger *slog.Logger) error) {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", service)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, logger)
-	stop()
-	if err != nil {
-		logger.Error("stopped", "error", err)
-		os.Exit(1)
-	}
-}
-
-// NewServer serves handler on HOST:PORT (all interfaces unless HOST is
-// set; defaultPort unless PORT is).
-func NewServer(defaultPort string, handler http.Handler) *http.Server {
-	return &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), EnvOr("PORT", defaultPort)),
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-}
 
 // EnvOr returns the environment variable name, or fallback when it is unset.
 func EnvOr(name, fallback string) string {
@@ -64,7 +38,7 @@ func Healthz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// NotFound answers routes that do not exist.
+// NotFound answers the routes that do not exist.
 func NotFound(w http.ResponseWriter, r *http.Request) {
 	WriteError(w, http.StatusNotFound, "no such route")
 }
@@ -97,8 +71,8 @@ func (r *StatusRecorder) WriteHeader(status int) {
 }
 
 // Serve runs server until ctx ends (Ctrl-C, SIGTERM), then stops accepting
-// and lets the requests in flight finish.
-func Serve(ctx context.Context, logger *slog.Logger, server *http.Server) error {
+// requests and gives the ones in flight up to drain to finish.
+func Serve(ctx context.Context, logger *slog.Logger, server *http.Server, drain time.Duration) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.ListenAndServe() }()
 	logger.Info("listening", "addr", server.Addr)
@@ -108,8 +82,8 @@ func Serve(ctx context.Context, logger *slog.Logger, server *http.Server) error 
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	logger.Info("shutting down", "drain", drain)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
