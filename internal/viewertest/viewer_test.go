@@ -19,6 +19,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/tracing-tutorial/tutorial/internal/traceview"
 )
 
@@ -58,8 +59,9 @@ func startStep7(t *testing.T, badThings string) string {
 }
 
 // request asks the gateway for a repository and returns the trace ID of
-// its answer once Jaeger holds a trace of want spans.
-func request(t *testing.T, gateway, repo string, wantStatus, want int) (string, jaeger.Trace) {
+// its answer, and its trace once Jaeger holds all of it: spans of every
+// one of services, every parent there, and no new span for a moment.
+func request(t *testing.T, gateway, repo string, wantStatus int, services ...string) (string, jaeger.Trace) {
 	t.Helper()
 	resp, err := http.Get(gateway + "/git/" + repo)
 	if err != nil {
@@ -75,11 +77,38 @@ func request(t *testing.T, gateway, repo string, wantStatus, want int) (string, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	trace, err := e2e.Jaeger(t).Client().WaitForTrace(ctx, id, func(tr jaeger.Trace) bool { return len(tr.Spans) >= want })
+	trace, err := e2e.Jaeger(t).Client().WaitForTrace(ctx, id, whole(services))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; so far:\n%s", err, tracetest.JaegerTree(trace))
 	}
 	return id, trace
+}
+
+// whole says a trace is complete: it has spans of every one of services,
+// no span whose parent is missing, and no new span for 300 ms.
+func whole(services []string) func(jaeger.Trace) bool {
+	spans, since := -1, time.Now()
+	return func(trace jaeger.Trace) bool {
+		if len(trace.Spans) != spans {
+			spans, since = len(trace.Spans), time.Now()
+		}
+		ids, have := map[string]bool{}, map[string]bool{}
+		for _, span := range trace.Spans {
+			ids[span.SpanID] = true
+			have[trace.ServiceName(span)] = true
+		}
+		for _, service := range services {
+			if !have[service] {
+				return false
+			}
+		}
+		for _, span := range trace.Spans {
+			if parent := span.ParentID(); parent != "" && !ids[parent] {
+				return false
+			}
+		}
+		return time.Since(since) >= 300*time.Millisecond
+	}
 }
 
 // drawnRow is what the page draws for a span (the data-* attributes of
@@ -145,27 +174,19 @@ const errorRed = "rgb(211, 47, 47)"
 func TestStep7TraceInTheBrowser(t *testing.T) {
 	gateway := startStep7(t, "off")
 	tab := browser(t)
-	id, trace := request(t, gateway, "golang/go", http.StatusOK, 8)
+	id, trace := request(t, gateway, "golang/go", http.StatusOK, "gateway", "contributors", "cleaner")
 
 	rows, title := openTrace(t, tab, id)
-	wantTree := `gateway: GET /git/{owner}/{repo}
-  gateway: fetchStats
-    contributors: GET /stats/{owner}/{repo}
-      contributors: fetchContributorStats
-  gateway: queue.Push
-    cleaner: cleanJob
-      cleaner: countCommits
-  gateway: queue.WaitForReply
-`
-	if got := tree(rows); got != wantTree {
-		t.Errorf("the page draws\n%s\nwant\n%s", got, wantTree)
+	// Jaeger's own tree of the trace, one "service: operation" a line.
+	if got, want := tree(rows), tracetest.JaegerTree(trace); got != want {
+		t.Errorf("the page draws\n%s\nJaeger's trace is\n%s", got, want)
 	}
 	sameReading(t, trace, rows)
-	if !strings.HasPrefix(title, "Trace "+id+": ") || !strings.Contains(title, "8 spans, 3 services") || strings.Contains(title, "error") {
-		t.Errorf("title %q, want Trace %s: …, 8 spans, 3 services, no error", title, id)
+	if want := fmt.Sprintf("%d spans, 3 services", len(trace.Spans)); !strings.HasPrefix(title, "Trace "+id+": ") || !strings.HasSuffix(title, want) {
+		t.Errorf("title %q, want Trace %s: …, %s, and no error", title, id, want)
 	}
 	colors := map[string]string{}
-	for _, r := range rows {
+	for i, r := range rows {
 		if !r.Visible || !strings.Contains(r.Text, r.Service) || !strings.Contains(r.Text, r.Operation) {
 			t.Errorf("row of %s %s: visible %v, text %q", r.Service, r.Operation, r.Visible, r.Text)
 		}
@@ -176,27 +197,29 @@ func TestStep7TraceInTheBrowser(t *testing.T) {
 			t.Errorf("%s's spans in two colours, %s and %s", r.Service, c, r.BarColor)
 		}
 		colors[r.Service] = r.BarColor
+		// One trace across three services: one root, the gateway's.
+		if (r.Depth == "0") != (i == 0) || i == 0 && r.Service != "gateway" {
+			t.Errorf("row %d, %s %s, at depth %s: want the gateway's request alone at the top", i, r.Service, r.Operation, r.Depth)
+		}
 	}
 	if len(colors) != 3 || colors["gateway"] == colors["contributors"] || colors["gateway"] == colors["cleaner"] || colors["contributors"] == colors["cleaner"] {
 		t.Errorf("services' colours %v, want three different ones", colors)
 	}
 
-	// A click on countCommits shows its tags, logs and process.
-	const row = `#waterfall .row.span[data-operation="countCommits"]`
-	hidden := get(t, tab, chromedp.Evaluate[bool](`document.querySelector('`+row+`').nextElementSibling.hidden`))
-	do(t, tab,
-		chromedp.Click(chromedp.CSS(row)),
-		chromedp.WaitVisible(chromedp.CSS(row+` + .details`)))
-	details := get(t, tab, chromedp.Text(chromedp.CSS(row+` + .details`)))
+	// A click on the cleaner's last span shows its tags, logs and process.
+	const lastCleaner = `[...document.querySelectorAll('#waterfall .row.span[data-service="cleaner"]')].pop()`
+	hidden := get(t, tab, chromedp.Evaluate[bool](lastCleaner+`.nextElementSibling.hidden`))
+	do(t, tab, chromedp.Click(chromedp.JSPath(lastCleaner)))
+	details := get(t, tab, chromedp.Evaluate[string](lastCleaner+`.nextElementSibling.hidden ? "" : `+lastCleaner+`.nextElementSibling.innerText`))
 	if !hidden {
-		t.Error("countCommits's details showed before the click")
+		t.Error("the span's details showed before the click")
 	}
-	for _, want := range []string{"Tags", "Logs", "contributors=", "Process: cleaner", "host.name"} {
+	for _, want := range []string{"Tags", "Logs", "Process: cleaner", "host.name"} {
 		if !strings.Contains(details, want) {
-			t.Errorf("countCommits's details lack %q:\n%s", want, details)
+			t.Errorf("the cleaner's span's details, after a click, lack %q:\n%s", want, details)
 		}
 	}
-	t.Logf("countCommits's details:\n%s", details)
+	t.Logf("the cleaner's span's details:\n%s", details)
 }
 
 // TestErrorSpanMarked: a step-7 request that fails (GitHub answers 500)
@@ -204,7 +227,7 @@ func TestStep7TraceInTheBrowser(t *testing.T) {
 func TestErrorSpanMarked(t *testing.T) {
 	gateway := startStep7(t, "off")
 	tab := browser(t)
-	id, trace := request(t, gateway, "broken/repo", http.StatusBadGateway, 4)
+	id, trace := request(t, gateway, "broken/repo", http.StatusBadGateway, "gateway", "contributors")
 
 	rows, title := openTrace(t, tab, id)
 	sameReading(t, trace, rows)
@@ -323,12 +346,12 @@ func TestScreenshot(t *testing.T) {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	id, _ := request(t, gateway, "rust-lang/rust", http.StatusOK, 8)
+	id, _ := request(t, gateway, "rust-lang/rust", http.StatusOK, "gateway", "contributors", "cleaner")
 	<-done
 	openTrace(t, tab, id)
 	do(t, tab,
 		chromedp.EmulateViewport(1200, 560),
-		chromedp.Click(chromedp.CSS(`#waterfall .row.span[data-operation="countCommits"]`)))
+		chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('#waterfall .row.span[data-service="cleaner"]')].pop()`)))
 	png := get(t, tab, chromedp.FullScreenshot(100))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
