@@ -2,7 +2,7 @@
 #   make run    run step 1 (make run STEP=7: step 7), no Docker needed
 #   make test   run every test (what CI runs)
 
-.PHONY: run test deps diff
+.PHONY: run test deps diff bench
 
 # make run STEP=N is `go run ./cmd/tutorial run N`, built first so that its
 # exit status and errors are its own (go run adds "exit status 2").
@@ -29,3 +29,9 @@ test: deps
 # as the lines that changed. The logic is in scripts/diff-steps.
 diff:
 	@scripts/diff-steps "$(FROM)" "$(TO)"
+
+# make bench: what tracing costs step 7, and whether every span reaches
+# Jaeger, on this machine (about 5 minutes; docs/benchmarks.md has figures).
+bench: deps
+	go run ./cmd/bench
+	go test -run '^$$' -bench . -benchmem ./cmd/bench
