@@ -1,0 +1,216 @@
+// Command workshop starts and checks the workshop's exercises:
+//
+//	go run ./cmd/workshop exercise 4          # make exercise STEP=4
+//	go run ./cmd/workshop exercise -reset 4   # make exercise STEP=4 RESET=1: start over
+//	go run ./cmd/workshop check 4 _exercises/step4   # make check STEP=4 DIR=_exercises/step4
+//
+// An exercise is a copy of the step before, in _exercises/ (git ignores
+// it), to write the next step's lesson into. The check builds the code,
+// runs it against the stand-in GitHub, a real Jaeger and Redis where the
+// step needs them, reads the trace back from Jaeger and holds it to the
+// step's lesson (internal/lesson), which the step's own tests hold its
+// code to as well.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+)
+
+const usage = `usage:
+  workshop exercise [-reset] STEP   copy the step before STEP into _exercises/, to write STEP's lesson
+  workshop check STEP DIR           check the code in DIR against STEP's lesson
+`
+
+func main() {
+	args := os.Args[1:]
+	var code int
+	switch {
+	case len(args) >= 2 && args[0] == "exercise":
+		reset := args[1] == "-reset"
+		if reset {
+			args = args[1:]
+		}
+		if len(args) != 2 {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		code = exercise(os.Stdout, args[1], reset)
+	case len(args) == 2 && args[0] == "check":
+		fmt.Fprintf(os.Stderr, "workshop: which code? make check STEP=%s DIR=_exercises/step%s (or a step's own folder)\n", args[1], args[1])
+		code = 2
+	case len(args) == 3 && args[0] == "check":
+		code = check(os.Stdout, args[1], args[2])
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		code = 2
+	}
+	os.Exit(code)
+}
+
+// exercise copies the exercise's step and says what to do.
+func exercise(w io.Writer, name string, reset bool) int {
+	e, err := lesson.FindExercise(name)
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 2
+	}
+	root, err := paths.Root(".")
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	dir := e.Dir()
+	if reset {
+		if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
+			fmt.Fprintln(w, "workshop:", err)
+			return 1
+		}
+	}
+	err = lesson.Copy(root, e, dir)
+	if errors.Is(err, lesson.ErrExists) {
+		fmt.Fprintf(w, "%s/ exists already: carry on there, or start over with make exercise STEP=%s RESET=1 (that throws your changes away).\n", dir, e.Name)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	from, _ := topology.Find(e.From)
+	l, _ := lesson.For(e.Check)
+	files, err := lesson.StartIn(root, e)
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	fmt.Fprintf(w, "Exercise %s: %s (about %d minutes)\n\n", e.Name, l.Title, e.Minutes)
+	fmt.Fprintf(w, "Your copy of step %d (%s) is in %s/ (git ignores it).\n\n", e.From, from.Dir, dir)
+	fmt.Fprintf(w, "What to do:\n%s\n", indent(e.Task, "  "))
+	fmt.Fprintf(w, "Start in:\n")
+	for _, f := range files {
+		fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
+	}
+	fmt.Fprintf(w, "\nCheck your work (it builds your code, runs it with Jaeger and reads the trace back):\n  make check STEP=%d DIR=%s\n", e.Check, dir)
+	fmt.Fprintf(w, "\nStuck? Our answer: make diff FROM=%d TO=%d. Start over: make exercise STEP=%s RESET=1.\n", e.From, e.Check, e.Name)
+	return 0
+}
+
+// check checks the code in dir against step's lesson, through TestCheck
+// of internal/lesson: the harness of the steps' own tests starts Jaeger,
+// Redis, the stand-in GitHub and the programs, and stops them all.
+func check(w io.Writer, step, dir string) int {
+	n, err := strconv.Atoi(step)
+	if err != nil {
+		fmt.Fprintf(w, "workshop: STEP=%q is not a step number\n", step)
+		return 2
+	}
+	l, err := lesson.For(n)
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 2
+	}
+	root, err := paths.Root(".")
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		fmt.Fprintf(w, "workshop: DIR=%s is outside the tutorial (%s): your code must be inside it, in _exercises/ say, to build\n", dir, root)
+		return 2
+	}
+	if _, err := os.Stat(abs); err != nil {
+		fmt.Fprintf(w, "workshop: DIR=%s: %v (make exercise STEP=%d makes the exercise's folder)\n", dir, err, n)
+		return 2
+	}
+	start := time.Now()
+	fmt.Fprintf(w, "Checking %s against step %d's lesson: %s.\n", rel, n, l.Title)
+
+	bin, err := os.MkdirTemp("", "workshop-build-")
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	defer os.RemoveAll(bin)
+	build := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./"+filepath.ToSlash(rel)+"/...")
+	build.Dir = root
+	if output, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(w, "\nYour code does not build:\n%s\nFAIL: fix what go build says, then run make check STEP=%d DIR=%s again.\n", indent(string(output), "  "), n, dir)
+		return 1
+	}
+
+	fmt.Fprintf(w, "Starting it with Jaeger and the stand-in GitHub")
+	if s, _ := topology.Find(n); s.NeedsRedis() {
+		fmt.Fprintf(w, " and Redis")
+	}
+	fmt.Fprintf(w, ", sending its requests, reading the traces back…\n")
+	resultFile, err := os.CreateTemp("", "workshop-check-*.json")
+	if err != nil {
+		fmt.Fprintln(w, "workshop:", err)
+		return 1
+	}
+	resultFile.Close()
+	defer os.Remove(resultFile.Name())
+	var output proc.Buffer
+	test := exec.Command("go", "test", "-count=1", "-timeout=10m", "-run=^TestCheck$", "./internal/lesson",
+		"-args", "-lesson.step="+step, "-lesson.dir="+abs, "-lesson.result="+resultFile.Name())
+	test.Dir = root
+	test.Stdout, test.Stderr = &output, &output
+	err = test.Run()
+	var result lesson.Result
+	data, _ := os.ReadFile(resultFile.Name())
+	if err != nil || json.Unmarshal(data, &result) != nil {
+		fmt.Fprintf(w, "\nThe check itself could not run (%v); what it said:\n%s\n", err, indent(proc.LastLines(output.String(), 60), "  "))
+		fmt.Fprintf(w, "FAIL: see above. A program that crashed shows its log there.\n")
+		return 1
+	}
+
+	for i, r := range l.Requests {
+		if i < len(result.Traces) && result.Traces[i] != "" {
+			fmt.Fprintf(w, "\nThe trace of GET %s:\n%s", r.Path, indent(result.Traces[i], "  "))
+		}
+	}
+	took := time.Since(start).Round(100 * time.Millisecond)
+	if len(result.Problems) > 0 {
+		fmt.Fprintf(w, "\nWhat step %d's lesson promises and your code does not do yet:\n", n)
+		for i, p := range result.Problems {
+			fmt.Fprintf(w, "%2d. %s\n", i+1, p)
+		}
+		fmt.Fprintf(w, "\nFAIL (%s): fix these, then run make check STEP=%d DIR=%s again.\n", took, n, dir)
+		fmt.Fprintf(w, "Stuck? Our answer: make diff FROM=%d TO=%d.\n", n-1, n)
+		return 1
+	}
+	fmt.Fprintf(w, "\nPASS (%s): your code keeps step %d's promise.\n", took, n)
+	if next, err := lesson.FindExercise(strconv.Itoa(n + 1)); err == nil {
+		fmt.Fprintf(w, "Next: make exercise STEP=%s\n", next.Name)
+	} else {
+		fmt.Fprintf(w, "That was the last step. Try the propagation experiment: make exercise STEP=propagation\n")
+	}
+	return 0
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, line := range lines {
+		lines[i] = prefix + line
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

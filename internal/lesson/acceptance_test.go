@@ -1,0 +1,82 @@
+package lesson
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+)
+
+// What an unchanged copy of the step before must be told, for each lesson:
+// every part must be in one of the problems.
+var previousStepIsTold = map[int][]string{
+	3: {"the answer has no X-Trace-Id header", `Jaeger got no span "GET /git/{owner}/{repo}"`},
+	4: {"no span for the GitHub call (fetchContributorStats)", "no span for counting the commits"},
+	5: {"no tag repo", `no log "contributors"`, `no log event="waiting for the login index lock"`},
+	6: {"step 6 runs 3 programs, each in a folder of its own: gateway/, contributors/, cleaner/"},
+	// Today step 6's contributors and cleaner do not trace at all; once
+	// they trace on their own, their spans start traces of their own. The
+	// lesson teaches either way.
+	7: {"the contributors service", "the cleaner", `no span "fetchStats"`, "uber-trace-id"},
+}
+
+// TestEveryLessonHoldsForItsStepAndNotTheStepBefore is make check's
+// promise: each step's own code passes its lesson, and an unchanged copy
+// of the step before (the start of its exercise) fails it, being told
+// what to do.
+func TestEveryLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range All() {
+		t.Run("step "+strconv.Itoa(l.Step), func(t *testing.T) {
+			step, err := topology.Find(l.Step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run("its own code passes", func(t *testing.T) {
+				Test(t, l.Step, filepath.Join(root, step.Dir))
+			})
+			t.Run("a copy of the step before fails", func(t *testing.T) {
+				e, err := FindExercise(strconv.Itoa(l.Step))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := testCopy(t, root, e)
+				result := Run(t, l.Step, filepath.Join(root, dir))
+				all := strings.Join(result.Problems, "\n")
+				for _, want := range previousStepIsTold[l.Step] {
+					if !strings.Contains(all, want) {
+						t.Errorf("no problem says %q; the problems:\n%s", want, all)
+					}
+				}
+				if len(previousStepIsTold[l.Step]) == 0 {
+					t.Errorf("no teaching message to expect for step %d: add it to previousStepIsTold", l.Step)
+				}
+			})
+		})
+	}
+}
+
+// testCopy copies e's step as make exercise does, into a folder of the
+// test's own under _exercises (a learner's own copies are left alone),
+// and removes it when the test ends. It returns the copy's path from root.
+func testCopy(t *testing.T, root string, e Exercise) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	top := filepath.Join(ExercisesDir, "test-"+hex.EncodeToString(b))
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(root, top)) })
+	dir := filepath.Join(top, filepath.Base(e.Dir()))
+	if err := Copy(root, e, dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,209 @@
+package lesson
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+)
+
+// ExercisesDir is where `make exercise` puts the learners' copies, under
+// the tutorial's root. Git ignores it, and its leading underscore keeps
+// it out of ./... (go vet, go test): a half-done exercise does not break
+// make test.
+const ExercisesDir = "_exercises"
+
+// Exercise is a task of `make exercise STEP=<Name>`: write a lesson into a
+// copy of the step before it, then `make check`.
+type Exercise struct {
+	Name    string // what STEP= takes: "4", "propagation"
+	From    int    // the step copied
+	Check   int    // the step whose lesson make check holds the copy to
+	Minutes int    // about how long it takes in a workshop, checks included
+	Task    string // what to do, in a few lines
+	// StartIn are the files to start in, relative to the copy. Empty:
+	// those that step Check changes or adds.
+	StartIn []string
+}
+
+// Exercises returns every exercise, in workshop order.
+func Exercises() []Exercise {
+	return []Exercise{
+		{Name: "3", From: 2, Check: 3, Minutes: 15, Task: `Add a Jaeger tracer and one span per request.
+- In main.go, create a tracer with config.FromEnv() (it reads JAEGER_ENDPOINT), ServiceName "gateway",
+  a const sampler that traces every request, and Gen128Bit; make it the global tracer
+  (opentracing.SetGlobalTracer) and Close it on exit: that flushes the last spans.
+- Around the handler of GET /git/{owner}/{repo}, start a span named for the route (r.Pattern), finish it
+  when the request ends, and put it in the request's context (opentracing.ContextWithSpan).
+- Answer the trace ID in an X-Trace-Id header, and add trace=<JAEGER_UI>/trace/<id> to the request's log line.`},
+		{Name: "4", From: 3, Check: 4, Minutes: 10, Task: `Add child spans: "fetchContributorStats" around the GitHub call and "countCommits" around counting,
+both children of the request's span. opentracing.StartSpanFromContext(ctx, name) starts a child of the span
+that ctx carries. Which functions need a ctx they did not have?`},
+		{Name: "5", From: 4, Check: 5, Minutes: 15, Task: `Tag and log, so that a trace says which request it was and why it was slow.
+- The request's span: the tag "repo" (owner/repo) and OpenTracing's standard tags (package ext):
+  span.kind server, http.method, http.url, http.status_code, and error=true for a 5xx answer.
+- The GitHub call's span: span.kind client, http.url (GitHub's), GitHub's http.status_code; when it fails,
+  error=true and a log of the error (span.LogFields(log.Error(err))).
+- countCommits' span: a log of how many contributors it counted. Where must the log go so it is not always 0?
+- wild.go: log an event on the span before waiting for the login index lock and once it has it.`},
+		{Name: "6", From: 5, Check: 6, Minutes: 90, Task: `Split the monolith into three programs, each in a folder of its own: gateway/ (serves GET /git/...,
+asks contributors/, queues the statistics in Redis and waits for the cleaner's reply), contributors/ (our
+GitHub proxy: GET /stats/{owner}/{repo}) and cleaner/ (takes jobs from Redis, counts, replies).
+Only the gateway traces. This is a refactoring, not a tracing lesson, and it takes long: in a workshop,
+read step 6's README and run it (make run STEP=6) instead.`},
+		{Name: "7", From: 6, Check: 7, Minutes: 20, Task: `Make one trace follow the request across the three services.
+- Gateway: a client span "fetchStats" around the call to contributors, whose context goes in the request's
+  headers (Tracer.Inject, opentracing.HTTPHeaders); a producer span "queue.Push" whose context goes inside
+  the job (opentracing.TextMap: the job needs a field to carry it); a span "queue.WaitForReply".
+- Contributors and cleaner: a tracer each (services "contributors" and "cleaner"), closed on exit.
+- Contributors: extract the context from the headers and start the request's span as its child.
+- Cleaner: extract the context from the job and start a consumer span "cleanJob" as its child,
+  with "countCommits" inside it.
+- The gateway also continues a trace its client sends (uber-trace-id).`},
+		{Name: "propagation", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
+			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
+1. make run STEP=7, then send your own trace context to the gateway, a trace ID and span ID you make up:
+     curl -si -H 'uber-trace-id: 5eed5eed5eed5eed5eed5eed5eed5eed:00000000000000aa:0:1' localhost:8000/git/golang/go | grep X-Trace-Id
+   The answer's X-Trace-Id is yours. go run ./cmd/trace 5eed5eed5eed5eed5eed5eed5eed5eed draws the trace:
+   the gateway's span hangs under span aa, which nobody reported.
+2. Send one to the contributors service directly (localhost:8001/stats/golang/go); then a malformed one
+   ('uber-trace-id: nonsense'): what trace do you get? And in step 6 (make run STEP=6)?
+3. In this copy, make the gateway ignore its client's header (in internal/tracing, start the request's span
+   without the extracted parent), and see what make check says. Then put it back.`},
+	}
+}
+
+// FindExercise returns the exercise that name (STEP=) names.
+func FindExercise(name string) (Exercise, error) {
+	var names []string
+	for _, e := range Exercises() {
+		if e.Name == name {
+			return e, nil
+		}
+		names = append(names, e.Name)
+	}
+	return Exercise{}, fmt.Errorf("no exercise %q; the exercises are %s", name, strings.Join(names, ", "))
+}
+
+// Dir is where the exercise's copy goes, relative to the tutorial's root:
+// _exercises/step4, _exercises/propagation.
+func (e Exercise) Dir() string {
+	name := e.Name
+	if _, err := fmt.Sscan(name, new(int)); err == nil {
+		name = "step" + name
+	}
+	return filepath.Join(ExercisesDir, name)
+}
+
+// ErrExists is Copy's error when the exercise's folder is there already.
+var ErrExists = errors.New("the exercise's folder exists")
+
+// Copy copies the code of step e.From (no tests, no READMEs) into dir
+// (relative to root, the tutorial's root), and rewrites the step's import
+// paths to dir's, so the copy builds where it lands: a step's own
+// internal packages can only be imported from inside that step's folder.
+// It returns ErrExists, touching nothing, if dir exists.
+func Copy(root string, e Exercise, dir string) error {
+	from, err := topology.Find(e.From)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(root, dir)
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("%s: %w", dir, ErrExists)
+	}
+	src := filepath.Join(root, from.Dir)
+	oldImport := paths.Module + "/" + from.Dir
+	newImport := paths.Module + "/" + filepath.ToSlash(dir)
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil // tests, READMEs, binaries go build left
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		data = rewriteImports(data, oldImport, newImport)
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+}
+
+// rewriteImports replaces the import path old, and those under it, with
+// new in a Go file.
+func rewriteImports(data []byte, old, new string) []byte {
+	data = bytes.ReplaceAll(data, []byte(`"`+old+`/`), []byte(`"`+new+`/`))
+	return bytes.ReplaceAll(data, []byte(`"`+old+`"`), []byte(`"`+new+`"`))
+}
+
+// StartIn returns the files to start in, relative to the copy: the
+// exercise's own list, or the Go files (tests aside) that step e.Check
+// adds or changes, compared with step e.From.
+func StartIn(root string, e Exercise) ([]string, error) {
+	if len(e.StartIn) > 0 {
+		return e.StartIn, nil
+	}
+	from, err := topology.Find(e.From)
+	if err != nil {
+		return nil, err
+	}
+	to, err := topology.Find(e.Check)
+	if err != nil {
+		return nil, err
+	}
+	fromDir, toDir := filepath.Join(root, from.Dir), filepath.Join(root, to.Dir)
+	var files []string
+	err = filepath.WalkDir(toDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		rel, err := filepath.Rel(toDir, path)
+		if err != nil {
+			return err
+		}
+		theirs, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		mine, err := os.ReadFile(filepath.Join(fromDir, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			files = append(files, rel+" (new)")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		theirs = rewriteImports(theirs, paths.Module+"/"+to.Dir, paths.Module+"/"+from.Dir)
+		if !bytes.Equal(withoutStepComment(theirs), withoutStepComment(mine)) {
+			files = append(files, rel)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// withoutStepComment drops a file's first line when it is the comment that
+// names the step ("// Step 5: ..."), which every step rewrites.
+func withoutStepComment(data []byte) []byte {
+	if bytes.HasPrefix(data, []byte("// Step ")) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return data[i+1:]
+		}
+	}
+	return data
+}

@@ -1,0 +1,216 @@
+package lesson
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+)
+
+// fakeSpan is a span for traceOf. parent is the index of its parent in
+// the trace: -1 for a root, out of range for a parent not in the trace.
+type fakeSpan struct {
+	service, operation string
+	parent             int // index in the trace; -1 for none
+	tags               map[string]any
+	logs               map[string]any
+}
+
+// traceOf builds a trace as Jaeger's API returns it.
+func traceOf(spans ...fakeSpan) jaeger.Trace {
+	trace := jaeger.Trace{TraceID: "t1", Processes: map[string]jaeger.Process{}}
+	for i, s := range spans {
+		trace.Processes["p-"+s.service] = jaeger.Process{ServiceName: s.service}
+		span := jaeger.Span{TraceID: "t1", SpanID: fmt.Sprint("s", i), OperationName: s.operation, ProcessID: "p-" + s.service, StartTime: int64(i)}
+		switch {
+		case s.parent >= len(spans):
+			span.References = []jaeger.Reference{{RefType: "CHILD_OF", SpanID: "gone"}}
+		case s.parent >= 0:
+			span.References = []jaeger.Reference{{RefType: "CHILD_OF", SpanID: fmt.Sprint("s", s.parent)}}
+		}
+		for k, v := range s.tags {
+			span.Tags = append(span.Tags, jaeger.KeyValue{Key: k, Value: v})
+		}
+		for k, v := range s.logs {
+			span.Logs = append(span.Logs, jaeger.Log{Fields: []jaeger.KeyValue{{Key: k, Value: v}}})
+		}
+		trace.Spans = append(trace.Spans, span)
+	}
+	return trace
+}
+
+func lessonRequest(t *testing.T, step, i int) Request {
+	t.Helper()
+	l, err := For(step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Requests[i]
+}
+
+func nowhere(service, operation string) bool { return false }
+
+// wantProblems fails t unless problems are exactly as many as want, each
+// containing its part of want, in order.
+func wantProblems(t *testing.T, problems []string, want ...string) {
+	t.Helper()
+	if len(problems) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%s", len(problems), len(want), strings.Join(problems, "\n"))
+	}
+	for i := range want {
+		if !strings.Contains(problems[i], want[i]) {
+			t.Errorf("problem %d:\n%s\nwant it to say %q", i+1, problems[i], want[i])
+		}
+	}
+}
+
+func TestStep4TreeHolds(t *testing.T) {
+	trace := traceOf(
+		fakeSpan{service: "gateway", operation: request, parent: -1},
+		fakeSpan{service: "gateway", operation: fetch, parent: 0},
+		fakeSpan{service: "gateway", operation: count, parent: 0},
+	)
+	wantProblems(t, lessonRequest(t, 4, 0).Check(trace, "", nowhere))
+}
+
+func TestMissingSpanTeaches(t *testing.T) {
+	trace := traceOf(fakeSpan{service: "gateway", operation: request, parent: -1})
+	r := lessonRequest(t, 4, 0)
+	wantProblems(t, r.Check(trace, "", nowhere),
+		"no span for the GitHub call (fetchContributorStats)", "no span for counting the commits")
+	// In Jaeger, but in a trace of its own: started from the wrong context.
+	detached := func(service, operation string) bool { return operation == fetch }
+	wantProblems(t, r.Check(trace, "", detached),
+		"did you start it from the request's context?", "no span for counting the commits")
+}
+
+func TestWrongParentAndExtraRoot(t *testing.T) {
+	trace := traceOf(
+		fakeSpan{service: "gateway", operation: request, parent: 9}, // a parent not in the trace
+		fakeSpan{service: "gateway", operation: fetch, parent: 0},
+		fakeSpan{service: "gateway", operation: count, parent: 1}, // under fetch, not the request
+	)
+	wantProblems(t, lessonRequest(t, 4, 0).Check(trace, "", nowhere),
+		`gateway span "GET /git/{owner}/{repo}" has a parent (a span that is not in the trace)`,
+		`gateway span "countCommits" is a child of gateway span "fetchContributorStats", want a child of "GET /git/{owner}/{repo}"`)
+}
+
+func TestTagsAndLogs(t *testing.T) {
+	contributors := len(contracttest.Expected("golang", "go"))
+	good := func() []fakeSpan {
+		return []fakeSpan{
+			{service: "gateway", operation: request, parent: -1, tags: map[string]any{
+				"repo": "golang/go", "span.kind": "server", "http.method": "GET", "http.url": "/git/golang/go", "http.status_code": 200.0}},
+			{service: "gateway", operation: fetch, parent: 0},
+			{service: "gateway", operation: count, parent: 0, logs: map[string]any{
+				"event": "waiting for the login index lock", "contributors": float64(contributors)}},
+		}
+	}
+	trace := traceOf(good()...)
+	// The second event, in a log of its own.
+	trace.Spans[2].Logs = append(trace.Spans[2].Logs, jaeger.Log{Fields: []jaeger.KeyValue{{Key: "event", Value: "login index locked"}}})
+	r := lessonRequest(t, 5, 0)
+	wantProblems(t, r.Check(trace, "", nowhere))
+
+	spans := good()
+	delete(spans[0].tags, "repo")
+	spans[0].tags["http.status_code"] = 500.0
+	spans[2].logs = map[string]any{"contributors": 0.0}
+	wantProblems(t, r.Check(traceOf(spans...), "", nowhere),
+		`has tag http.status_code = "500" (want "200"), no tag repo (want "golang/go"): tag the request's span`,
+		`has no log event="waiting for the login index lock", no log event="login index locked"`,
+		fmt.Sprintf(`logged contributors=0, but golang/go has %d contributors: log the count after the loop`, contributors))
+}
+
+func TestBrokenRequestTags(t *testing.T) {
+	trace := traceOf(
+		fakeSpan{service: "gateway", operation: request, parent: -1, tags: map[string]any{"repo": "broken/repo", "http.status_code": 502.0, "error": true}},
+		fakeSpan{service: "gateway", operation: fetch, parent: 0, tags: map[string]any{
+			"span.kind": "client", "http.status_code": 500.0, "error": true, "http.url": "http://127.0.0.1:1/repos/broken/repo/stats/contributors"},
+			logs: map[string]any{"error.object": "GET …: 500 Internal Server Error"}},
+	)
+	r := lessonRequest(t, 5, 1)
+	wantProblems(t, r.Check(trace, "", nowhere))
+	trace.Spans[1].Logs = nil
+	wantProblems(t, r.Check(trace, "", nowhere), `has no log of GitHub's error`)
+}
+
+func TestOneTraceAcrossServices(t *testing.T) {
+	step7 := func() []fakeSpan {
+		return []fakeSpan{
+			{service: "gateway", operation: request, parent: -1},
+			{service: "gateway", operation: "fetchStats", parent: 0, tags: map[string]any{"span.kind": "client"}},
+			{service: "contributors", operation: statsRequest, parent: 1},
+			{service: "contributors", operation: fetch, parent: 2},
+			{service: "gateway", operation: "queue.Push", parent: 0, tags: map[string]any{"span.kind": "producer"}},
+			{service: "cleaner", operation: "cleanJob", parent: 4, tags: map[string]any{"span.kind": "consumer"}},
+			{service: "cleaner", operation: count, parent: 5},
+			{service: "gateway", operation: "queue.WaitForReply", parent: 0},
+		}
+	}
+	r := lessonRequest(t, 7, 0)
+	wantProblems(t, r.Check(traceOf(step7()...), "", nowhere))
+
+	// The job carried no context: the cleaner's spans are a trace of
+	// their own.
+	spans := step7()[:5]
+	spans = append(spans, fakeSpan{service: "gateway", operation: "queue.WaitForReply", parent: 0})
+	cleanerAlone := func(service, operation string) bool { return service == "cleaner" }
+	// One problem: countCommits, under cleanJob, is no news.
+	wantProblems(t, r.Check(traceOf(spans...), "", cleanerAlone),
+		"the cleaner's span starts a new trace: is the span context in the message?")
+
+	// A span whose parent never reached Jaeger.
+	spans = step7()
+	spans = append(spans, fakeSpan{service: "cleaner", operation: "lost", parent: 99})
+	wantProblems(t, r.Check(traceOf(spans...), "", nowhere), `cleaner span "lost" has a parent that is not in the trace`)
+}
+
+func TestClientTraceContext(t *testing.T) {
+	r := lessonRequest(t, 7, 1)
+	if !r.FromClient {
+		t.Fatal("step 7's second request does not send a trace context of its own")
+	}
+	trace := traceOf(fakeSpan{service: "gateway", operation: request, parent: 5})
+	trace.Spans[0].References[0].SpanID = "c0ffee"
+	wantProblems(t, r.Check(trace, "c0ffee", nowhere))
+	wantProblems(t, r.Check(trace, "beef", nowhere), "did not continue the trace in the request's uber-trace-id header")
+	// A gateway that ignores the header starts a trace of its own.
+	wantProblems(t, r.Check(traceOf(fakeSpan{service: "gateway", operation: request, parent: -1}), "c0ffee", nowhere),
+		"did not continue the trace in the request's uber-trace-id header")
+}
+
+// TestLessonsAreWellFormed: each lesson's spans name parents promised
+// before them, every request starts with its root, and every numbered
+// exercise has the lesson it is checked against, the step before.
+func TestLessonsAreWellFormed(t *testing.T) {
+	previous := 0
+	for _, l := range All() {
+		if l.Step <= previous || l.Title == "" || len(l.Requests) == 0 {
+			t.Errorf("lesson %d: after %d, title %q, %d requests", l.Step, previous, l.Title, len(l.Requests))
+		}
+		previous = l.Step
+		for _, r := range l.Requests {
+			seen := map[string]bool{}
+			for i, s := range r.Spans {
+				if (i == 0) != (s.Parent == "") || (s.Parent != "" && !seen[s.Parent]) {
+					t.Errorf("lesson %d, GET %s: span %q has parent %q, not a span before it", l.Step, r.Path, s.Operation, s.Parent)
+				}
+				seen[s.Operation] = true
+			}
+		}
+	}
+	for _, e := range Exercises() {
+		if _, err := For(e.Check); err != nil || e.From > e.Check || e.Task == "" || e.Minutes == 0 {
+			t.Errorf("exercise %s: from step %d, checked against %d (%v), task %q, %d minutes", e.Name, e.From, e.Check, err, e.Task, e.Minutes)
+		}
+		if fmt.Sprint(e.Check) == e.Name && e.From != e.Check-1 {
+			t.Errorf("exercise %s copies step %d, want the step before", e.Name, e.From)
+		}
+	}
+	if _, err := For(9); err == nil || !strings.Contains(err.Error(), "3, 4, 5, 6, 7") {
+		t.Errorf("For(9) error %v does not list the lessons", err)
+	}
+}

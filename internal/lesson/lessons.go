@@ -1,0 +1,197 @@
+package lesson
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+)
+
+// The operations the steps name their spans by.
+const (
+	request      = "GET /git/{owner}/{repo}"   // the gateway's (or monolith's) request span
+	statsRequest = "GET /stats/{owner}/{repo}" // the contributors service's request span
+	fetch        = "fetchContributorStats"
+	count        = "countCommits"
+)
+
+// All returns every step's lesson, in order. A new step adds its lesson
+// here, and an exercise to exercises.
+func All() []Lesson {
+	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7()}
+}
+
+// The request span of steps 3-5, and of the gateway in steps 6-7.
+func requestSpan() Span {
+	return Span{
+		Service: "gateway", Operation: request,
+		Missing: `Jaeger got no span "GET /git/{owner}/{repo}" from the service "gateway": ` +
+			`create a tracer (config.FromEnv, ServiceName "gateway", a const sampler), make it the global tracer ` +
+			`(opentracing.SetGlobalTracer), start a span named for the route in every request and Finish it, ` +
+			`and Close the tracer on exit so the last spans are sent`,
+	}
+}
+
+func lesson3() Lesson {
+	return Lesson{
+		Step:          3,
+		Title:         "a tracer, one span per request, and its trace ID in X-Trace-Id",
+		Requests:      []Request{{Path: "/git/golang/go", Status: 200, Spans: []Span{requestSpan()}}},
+		LogsTraceLink: true,
+	}
+}
+
+// monolithTree is step 4's span tree, which step 5 keeps.
+func monolithTree() []Span {
+	return []Span{
+		requestSpan(),
+		{Service: "gateway", Operation: fetch, Parent: request,
+			Missing: `no span for the GitHub call (fetchContributorStats): start one in fetchContributorStats with ` +
+				`opentracing.StartSpanFromContext(ctx, "fetchContributorStats") and defer span.Finish()`,
+			Detached: `the span for the GitHub call (fetchContributorStats) starts a trace of its own: ` +
+				`did you start it from the request's context? Pass r.Context() (or a ctx made from it) down to it, ` +
+				`not context.Background()`},
+		{Service: "gateway", Operation: count, Parent: request,
+			Missing: `no span for counting the commits (countCommits): give countCommits a ctx parameter, ` +
+				`and start its span with opentracing.StartSpanFromContext(ctx, "countCommits")`,
+			Detached: `the span countCommits starts a trace of its own: did you start it from the request's context? ` +
+				`countCommits needs the handler's ctx, not context.Background()`},
+	}
+}
+
+func lesson4() Lesson {
+	return Lesson{
+		Step:     4,
+		Title:    "child spans through context.Context: which function is slow",
+		Requests: []Request{{Path: "/git/golang/go", Status: 200, Spans: monolithTree()}},
+	}
+}
+
+func lesson5() Lesson {
+	const requestHint = `tag the request's span: span.SetTag("repo", owner+"/"+repo) in the handler, ` +
+		`and OpenTracing's standard tags (ext.SpanKindRPCServer, ext.HTTPMethod, ext.HTTPUrl, ext.HTTPStatusCode, ` +
+		`ext.Error for a 5xx) where the span starts and ends`
+	const fetchHint = `tag the GitHub call's span as a client (ext.SpanKindRPCClient) with GitHub's status ` +
+		`(ext.HTTPStatusCode, from the response) and, when it fails, ext.Error.Set(span, true) and span.LogFields(log.Error(err))`
+
+	ok := monolithTree()
+	ok[0].Tags = map[string]string{
+		"repo": "golang/go", "span.kind": "server", "http.method": "GET",
+		"http.url": "/git/golang/go", "http.status_code": "200",
+	}
+	ok[0].Hint = requestHint
+	ok[2].Logs = []Log{{"event", "waiting for the login index lock"}, {"event", "login index locked"}}
+	ok[2].Hint = `log on countCommits' span when a request waits for the login index lock and when it has it ` +
+		`(span.LogFields(log.String("event", …)) around loginIndex.Lock() in wild.go): that is what solves the mystery`
+	ok[2].Also = contributorsLogged("golang", "go")
+
+	broken := monolithTree()[:2] // no counting: GitHub failed
+	broken[0].Tags = map[string]string{"repo": "broken/repo", "http.status_code": "502", "error": "true"}
+	broken[0].Hint = requestHint
+	broken[1].Tags = map[string]string{"span.kind": "client", "http.status_code": "500", "error": "true"}
+	broken[1].Hint = fetchHint
+	broken[1].Also = func(s jaeger.Span) string {
+		url, ok := s.Tag("http.url")
+		if !ok || !strings.HasSuffix(fmt.Sprint(url), "/repos/broken/repo/stats/contributors") {
+			return fmt.Sprintf(`span "fetchContributorStats": tag http.url = %q, want GitHub's URL, …/repos/broken/repo/stats/contributors: `+
+				`ext.HTTPUrl.Set(span, …)`, tagValue(url, ok))
+		}
+		for _, l := range s.Logs {
+			if strings.Contains(fmt.Sprint(l.Fields), "500") {
+				return ""
+			}
+		}
+		return fmt.Sprintf(`span "fetchContributorStats" has no log of GitHub's error (its logs: %s): span.LogFields(log.Error(err)) when the call fails`, logs(s))
+	}
+	return Lesson{
+		Step:  5,
+		Title: "tags and logs: which request, and why",
+		// The lock's logs are the misbehaviour's: on, as in the workshop.
+		// golang/go is small, so it takes the lock without the slow rebuild.
+		Env: map[string]string{"BAD_THINGS": "on"},
+		Requests: []Request{
+			{Path: "/git/golang/go", Status: 200, Spans: ok},
+			{Path: "/git/broken/repo", Status: 502, Spans: broken},
+		},
+	}
+}
+
+func tagValue(value any, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return fmt.Sprint(value)
+}
+
+// contributorsLogged checks that countCommits logged the number of
+// contributors it counted for owner/repo, not 0.
+func contributorsLogged(owner, repo string) func(jaeger.Span) string {
+	want := fmt.Sprint(len(contracttest.Expected(owner, repo)))
+	return func(s jaeger.Span) string {
+		got, ok := LogValue(s, "contributors")
+		switch {
+		case !ok:
+			return `span "countCommits" has no log "contributors": log how many contributors it counted, ` +
+				`span.LogFields(log.Int("contributors", len(contributors)))`
+		case got != want:
+			return fmt.Sprintf(`span "countCommits" logged contributors=%s, but %s/%s has %s contributors: `+
+				`log the count after the loop that computes it, not before`, got, owner, repo, want)
+		}
+		return ""
+	}
+}
+
+func lesson6() Lesson {
+	return Lesson{
+		Step:  6,
+		Title: "three services over HTTP and a Redis queue: one span again, blind to the others",
+		Requests: []Request{{Path: "/git/golang/go", Status: 200, Spans: []Span{
+			requestSpan(),
+		}}},
+	}
+}
+
+func lesson7() Lesson {
+	tree := []Span{
+		requestSpan(),
+		{Service: "gateway", Operation: "fetchStats", Parent: request, Tags: map[string]string{"span.kind": "client"},
+			Missing: `no span "fetchStats" in the gateway around its call to the contributors service: start a client span ` +
+				`(opentracing.StartSpanFromContext(ctx, "fetchStats", ext.SpanKindRPCClient)) from the request's context`,
+			Hint: `a span that calls another service is its client: ext.SpanKindRPCClient`},
+		{Service: "contributors", Operation: statsRequest, Parent: "fetchStats",
+			Missing: `no span of the contributors service in Jaeger at all: it needs a tracer of its own ` +
+				`(tracing.Init("contributors", …), closed on exit) and a span for every request (tracing.TraceRequest)`,
+			Detached: `the contributors service's span starts a new trace: did the gateway inject its span context into ` +
+				`the request's headers (Tracer.Inject with opentracing.HTTPHeaders), and does contributors extract it ` +
+				`(Tracer.Extract) and start its span as a child (opentracing.ChildOf)?`},
+		{Service: "contributors", Operation: fetch, Parent: statsRequest,
+			Missing: `no span for the GitHub call (fetchContributorStats) in the contributors service: ` +
+				`start it from the request's context with opentracing.StartSpanFromContext`},
+		{Service: "gateway", Operation: "queue.Push", Parent: request, Tags: map[string]string{"span.kind": "producer"},
+			Missing: `no span "queue.Push" in the gateway: start a producer span (ext.SpanKindProducer) from the ` +
+				`request's context around pushing the job, and put its context in the job`,
+			Hint: `the span that sends a message is its producer: ext.SpanKindProducer`},
+		{Service: "cleaner", Operation: "cleanJob", Parent: "queue.Push", Tags: map[string]string{"span.kind": "consumer"},
+			Missing: `no span of the cleaner in Jaeger at all: it needs a tracer of its own ` +
+				`(tracing.Init("cleaner", …), closed on exit) and a span "cleanJob" for every job`,
+			Detached: `the cleaner's span starts a new trace: is the span context in the message? Inject queue.Push's ` +
+				`span context into the job (Tracer.Inject with opentracing.TextMap, into a map the job carries) and ` +
+				`extract it in the cleaner, as the parent of "cleanJob"`,
+			Hint: `the span that handles a message is its consumer: ext.SpanKindConsumer`},
+		{Service: "cleaner", Operation: count, Parent: "cleanJob",
+			Missing: `no span "countCommits" in the cleaner: start it from cleanJob's context (opentracing.ContextWithSpan, then StartSpanFromContext)`},
+		{Service: "gateway", Operation: "queue.WaitForReply", Parent: request,
+			Missing: `no span "queue.WaitForReply" in the gateway: time the wait for the cleaner's reply, ` +
+				`the cleaner's time as the user feels it`},
+	}
+	return Lesson{
+		Step:  7,
+		Title: "propagation over HTTP headers and inside queue messages: one trace across three services",
+		Requests: []Request{
+			{Path: "/git/golang/go", Status: 200, Spans: tree, NoOrphans: true},
+			// The propagation experiment: a client's own trace context.
+			{Path: "/git/golang/go", Status: 200, FromClient: true, Spans: []Span{requestSpan()}},
+		},
+	}
+}
