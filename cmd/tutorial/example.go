@@ -92,6 +92,8 @@ func (r *runner) showTrace(ctx context.Context, traceID string) {
 	if err != nil {
 		fmt.Fprintf(&b, "(incomplete: %v)\n", err)
 	}
+	fmt.Fprintf(&b, "\nIn a browser: %s/trace/%s\n(the tutorial's own trace viewer: click a span for its tags and logs. This Jaeger keeps\ntraces in memory only, so Ctrl-C loses them. Jaeger's full UI comes with docker compose.)\n",
+		r.jaeger.QueryURL, traceID)
 	r.console.Write(b.Bytes())
 }
 
@@ -139,19 +141,11 @@ func (r *runner) hints() string {
 	try := func(command, why string) { tries = append(tries, [2]string{command, why}) }
 	if step.NeedsJaeger() {
 		try("curl -i "+gateway+"/git/"+exampleRepo, "the same again, with its X-Trace-Id")
+		try(r.jaeger.QueryURL+"/trace/<X-Trace-Id>", "a trace, in your browser ("+r.jaeger.QueryURL+"/ lists the latest)")
+		try("go run ./cmd/trace <X-Trace-Id>", "the same in the terminal (-details: tags and logs)")
+		try("go run ./cmd/trace -service gateway", "the latest trace")
 	} else {
 		try("curl "+gateway+"/git/"+exampleRepo, "the same again")
-	}
-	if step.Number >= 2 {
-		try("curl "+gateway+"/git/torvalds/linux", "a slow one: why?")
-	}
-	if step.NeedsJaeger() {
-		trace := "go run ./cmd/trace"
-		if q := r.jaeger.QueryURL; q != "http://127.0.0.1:16686" {
-			trace += " -jaeger " + q
-		}
-		try(trace+" -service gateway", "the latest trace")
-		try(trace+" -details <X-Trace-Id>", "a trace, with its tags and logs")
 	}
 	width := 0
 	for _, t := range tries {
@@ -162,9 +156,38 @@ func (r *runner) hints() string {
 	for _, t := range tries {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, t[0], t[1])
 	}
+	if pair := slowPair(step, gateway); pair != "" {
+		b.WriteString(pair)
+	}
+	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
 		fmt.Fprintf(&b, "Next step (after Ctrl-C): make run STEP=%d\n", step.Number+1)
 	}
 	b.WriteString("Ctrl-C stops everything.\n")
 	return b.String()
+}
+
+// slowPair is the experiment of steps 2 on, as one command to copy: a
+// slow request, and half a second later a quick one, which is slow too.
+// It prints both answers' times (step 2) or trace IDs (steps 3 on).
+func slowPair(step topology.Step, gateway string) string {
+	if step.Number < 2 {
+		return ""
+	}
+	repos := "torvalds/linux " + pairRepo(step)
+	if !step.NeedsJaeger() {
+		return "A slow request, and a quick one while it runs (why is the quick one slow too?):\n" +
+			"  (for repo in " + repos + `; do curl -s -o /dev/null -w "$repo %{http_code} in %{time_total}s\n" ` + gateway + "/git/$repo & sleep 0.5; done; wait)\n"
+	}
+	return "A slow request, and a quick one while it runs; their trace IDs:\n" +
+		"  (for repo in " + repos + "; do curl -si " + gateway + `/git/$repo | tr -d '\r' | sed -n "s|^X-Trace-Id:|$repo|p" & sleep 0.5; done; wait)` + "\n"
+}
+
+// pairRepo is the quick request of the slow pair, as the step's README
+// shows it.
+func pairRepo(step topology.Step) string {
+	if step.Number >= 6 {
+		return "rust-lang/rust"
+	}
+	return "golang/go"
 }

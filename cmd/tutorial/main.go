@@ -32,6 +32,9 @@ The steps are %s.
 `
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "build-jaeger" { // started by a run of step 1 or 2
+		os.Exit(buildJaegerMain())
+	}
 	if len(os.Args) < 2 || os.Args[1] != "run" {
 		fmt.Fprintf(os.Stderr, usage+"(tutorial run -h lists the flags)\n", stepList())
 		os.Exit(2)
@@ -76,7 +79,7 @@ func parseRun(args []string) (config, error) {
 		RedisPort:     6379,
 		GitHubPort:    9090,
 		GitHubURL:     os.Getenv("GITHUB_API_URL"),
-		Width:         traceview.TerminalWidth(),
+		Width:         traceview.TerminalWidth(os.Stdout),
 	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.Usage = func() {

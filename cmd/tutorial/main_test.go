@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,9 +70,27 @@ func TestStep7(t *testing.T) {
 		}
 	}
 
+	// The trace's link opens the tutorial's viewer, and cmd/trace finds
+	// this Jaeger on its port.
+	jaegerURL := "http://127.0.0.1:" + strconv.Itoa(ports["-jaeger-port"])
+	traceID := regexp.MustCompile(`X-Trace-Id: ([0-9a-f]+)`).FindStringSubmatch(run.output())
+	if traceID == nil || !strings.Contains(run.output(), "In a browser: "+jaegerURL+"/trace/"+traceID[1]+"\n") {
+		t.Errorf("no link to the trace in the viewer at %s", jaegerURL)
+	}
+	if !strings.Contains(run.output(), "Jaeger keeps\ntraces in memory only") {
+		t.Error("does not say that Jaeger keeps traces in memory only")
+	}
+	record := runningRecord(t, run.Pid())
+	if data, err := os.ReadFile(record); err != nil || !strings.Contains(string(data), `"query_url":"`+jaegerURL+`"`) {
+		t.Errorf("no record of this Jaeger for cmd/trace: %v %s", err, data)
+	}
+
 	run.interrupt(t)
 	if !strings.Contains(run.output(), "Stopped: nothing left running.") {
 		t.Errorf("output after Ctrl-C:\n%s", proc.LastLines(run.output(), 10))
+	}
+	if _, err := os.Stat(record); err == nil {
+		t.Error("the record of this Jaeger is left after Ctrl-C")
 	}
 	// Stopped by SIGTERM, not killed when the runner exited (Pdeathsig).
 	for _, service := range []string{"gateway", "contributors", "cleaner"} {
@@ -104,6 +124,47 @@ func TestStep1(t *testing.T) {
 	}
 	run.interrupt(t)
 	checkGone(t, started, []int{port, github})
+}
+
+// TestCtrlCSaysWhatItWaitsFor: Ctrl-C while a slow request is in flight
+// says what the runner waits for, and that a second Ctrl-C stops at once.
+func TestCtrlCSaysWhatItWaitsFor(t *testing.T) {
+	needProc(t)
+	port, github := e2e.FreePort(t), e2e.FreePort(t)
+	run := startTutorial(t, "run", "-port", strconv.Itoa(port), "-github-port", strconv.Itoa(github), "2")
+	run.waitFor(t, "Ctrl-C stops everything.", 2*time.Minute)
+	if !strings.Contains(run.output(), "(for repo in torvalds/linux golang/go; do curl") {
+		t.Error("the hints lack the slow pair's command")
+	}
+
+	// torvalds/linux takes seconds in step 2: the first request for it
+	// waits for GitHub's 202, then the "reindex".
+	sent := make(chan struct{})
+	go func() {
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) }}
+		req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+"/git/torvalds/linux", nil)
+		if resp, err := http.DefaultClient.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace))); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-sent
+	run.interrupt(t)
+	out := run.output()
+	for _, want := range []string{"Waiting for step2 to finish what it has in flight", "Ctrl-C again stops everything at once."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output after Ctrl-C:\n%s\nwant %q", proc.LastLines(out, 8), want)
+		}
+	}
+}
+
+// runningRecord is where the runner pid records its Jaeger for cmd/trace.
+func runningRecord(t *testing.T, pid int) string {
+	t.Helper()
+	cache, err := paths.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(cache, "running", strconv.Itoa(pid)+".json")
 }
 
 func TestBadStepListsTheSteps(t *testing.T) {

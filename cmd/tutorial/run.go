@@ -90,6 +90,9 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 
 	step := cfg.Step
 	c.Printf("Step %d (%s): starting %s.\n", step.Number, step.Dir, r.startsWhat())
+	if !step.NeedsJaeger() {
+		c.Printf("%s", prebuildJaeger())
+	}
 	err = r.startParts(ctx)
 	if err == nil {
 		err = r.startPrograms(ctx)
@@ -195,7 +198,9 @@ func (r *runner) addPart(stop func() error) {
 }
 
 func (r *runner) startJaeger(ctx context.Context) error {
-	// The first run builds Jaeger: minutes, with progress lines.
+	// The first run builds Jaeger: minutes, with progress lines. Or it
+	// waits for the build that step 1 or 2 started in the background.
+	hurryBuild()
 	binary, err := jaeger.Binary(ctx, r.console)
 	if err != nil && ctx.Err() != nil {
 		r.console.Printf("Jaeger's build stopped; the next run carries on from where it got (Go's build cache keeps it).\n")
@@ -211,6 +216,11 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	}
 	r.jaeger = inst
 	r.addPart(inst.Stop)
+	// cmd/trace finds this Jaeger, on whatever port it is.
+	remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: r.cfg.Step.Number, QueryURL: inst.QueryURL, Started: time.Now()})
+	if err == nil {
+		r.addPart(func() error { remove(); return nil })
+	}
 	return nil
 }
 
@@ -389,9 +399,40 @@ func (r *runner) stop() error {
 		for _, p := range programs {
 			stops = append(stops, p.stop)
 		}
-		r.stopErr = errors.Join(stopAll(stops), stopAll(parts))
+		done := make(chan struct{})
+		go r.sayWhatStopWaitsFor(programs, done)
+		programsErr := stopAll(stops)
+		close(done)
+		r.stopErr = errors.Join(programsErr, stopAll(parts))
 	})
 	return r.stopErr
+}
+
+// waitNotice is how long stopping may take before the runner says what it
+// waits for.
+const waitNotice = time.Second
+
+// sayWhatStopWaitsFor says, if the programs are not all gone after
+// waitNotice (done not closed), which ones the runner waits for and how to
+// stop at once: a program finishes the requests in flight before it exits,
+// and a slow one takes seconds.
+func (r *runner) sayWhatStopWaitsFor(programs []*process, done <-chan struct{}) {
+	select {
+	case <-done:
+		return
+	case <-time.After(waitNotice):
+	}
+	var names []string
+	for _, p := range programs {
+		if p.Running() {
+			names = append(names, p.Name())
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	r.console.Printf("Waiting for %s to finish what it has in flight (a slow request takes seconds; at most %s).\nCtrl-C again stops everything at once.\n",
+		strings.Join(names, ", "), stopTimeout)
 }
 
 func stopAll(stops []func() error) error {
@@ -415,7 +456,7 @@ func (r *runner) urls() string {
 		}
 	}
 	if step.NeedsJaeger() {
-		line("Jaeger API", r.jaeger.QueryURL+"/api/traces?service=gateway")
+		line("traces", r.jaeger.QueryURL+"/ (in a browser: the tutorial's trace viewer)")
 	}
 	if r.cfg.GitHubURL == "" {
 		line("stand-in GitHub", "http://"+r.address(topology.GitHub)+"/ (synthetic data; set GITHUB_API_URL=https://api.github.com/ for the real one)")

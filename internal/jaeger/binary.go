@@ -35,19 +35,7 @@ func Binary(ctx context.Context, progress io.Writer) (string, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	root, err := paths.Root(wd)
-	if err != nil {
-		return "", err
-	}
-	version, err := jaegerVersion(filepath.Join(root, "tools", "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	path, err := binaryPath(version)
+	root, version, path, err := cached()
 	if err != nil {
 		return "", err
 	}
@@ -69,6 +57,34 @@ func Binary(ctx context.Context, progress io.Writer) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// Cached returns where the Jaeger that tools/go.mod pins lives, and
+// whether it is built yet.
+func Cached() (path string, built bool, err error) {
+	_, _, path, err = cached()
+	return path, err == nil && exists(path), err
+}
+
+func cached() (root, version, path string, err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", "", "", err
+	}
+	if root, err = paths.Root(wd); err != nil {
+		return "", "", "", err
+	}
+	if version, err = jaegerVersion(filepath.Join(root, "tools", "go.mod")); err != nil {
+		return "", "", "", err
+	}
+	path, err = binaryPath(version)
+	return root, version, path, err
+}
+
+// BuildLog is the log of a build in the background (`make run` of steps 1
+// and 2 starts one), beside the binary at path.
+func BuildLog(path string) string {
+	return filepath.Join(filepath.Dir(path), "build.log")
 }
 
 // jaegerVersion reads the version of the Jaeger module that goModPath
@@ -128,8 +144,8 @@ func lockDir(ctx context.Context, dir string, progress io.Writer) (unlock func()
 			return nil, fmt.Errorf("locking %s: %w", lockPath, err)
 		}
 		if lastReport == start || time.Since(lastReport) >= progressInterval {
-			fmt.Fprintf(progress, "jaeger: another process is building Jaeger; waiting for it (%s so far, lock %s)\n",
-				time.Since(start).Round(time.Second), lockPath)
+			fmt.Fprintf(progress, "jaeger: another process is building Jaeger; waiting for it (%s so far, lock %s)%s\n",
+				time.Since(start).Round(time.Second), lockPath, buildStatus(dir))
 			lastReport = time.Now()
 		}
 		select {
@@ -139,6 +155,21 @@ func lockDir(ctx context.Context, dir string, progress io.Writer) (unlock func()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// buildStatus is the last line of a build's log in dir: its progress, when
+// the build runs in the background.
+func buildStatus(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "build.log"))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	last := strings.TrimPrefix(lines[len(lines)-1], "jaeger: ")
+	if last == "" {
+		return ""
+	}
+	return ": " + last
 }
 
 // build runs go build in the tools module and moves the result to path only
