@@ -24,7 +24,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
-		logger.Info("request", "method", r.Method, "path", r.URL.Path,
+		logger.Info("request", "method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.status, "duration", time.Since(start))
 	})
 }
@@ -38,4 +38,12 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
+}
+
+// clip shortens s to at most n bytes, so that no request can flood the log.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"syscall"
 	"time"
 
@@ -38,9 +39,16 @@ func run(logger *slog.Logger) error {
 		githubTimeout: 10 * time.Second,
 	}
 	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), envOr("PORT", "8000")),
-		Handler:           logRequests(logger, app.routes()),
+		Addr:    net.JoinHostPort(os.Getenv("HOST"), envOr("PORT", "8000")),
+		Handler: logRequests(logger, app.routes()),
+		// Every wait is bounded: a slow, idle or oversized client cannot hold
+		// a connection (or memory) for ever. An answer takes GitHub's 10 s at
+		// most, and the counting: well within WriteTimeout.
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
 	}
 
 	serveErr := make(chan error, 1)
@@ -52,9 +60,10 @@ func run(logger *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Stop accepting new requests and let the ones in flight finish.
+	// Stop accepting new requests and let the ones in flight finish: no
+	// request runs longer than WriteTimeout.
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), server.WriteTimeout)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -77,7 +86,15 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route; try GET /git/{owner}/{repo}")
 	})
-	return mux
+	// ServeMux answers a path with "." or ".." in it with a redirect, in
+	// HTML; an API answers JSON.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if path.Clean(r.URL.Path) != r.URL.Path {
+			writeError(w, http.StatusNotFound, "no such route; try GET /git/{owner}/{repo}")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // contributorsResponse is what GET /git/{owner}/{repo} answers.

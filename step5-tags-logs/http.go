@@ -25,7 +25,7 @@ func logRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.H
 		start := time.Now()
 		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
-		attrs := []any{"method", r.Method, "path", r.URL.Path,
+		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.status, "duration", time.Since(start)}
 		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
 			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
@@ -43,4 +43,12 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
+}
+
+// clip shortens s to at most n bytes, so that no request can flood the log.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
