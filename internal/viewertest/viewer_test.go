@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,6 +140,10 @@ func openTrace(t *testing.T, tab context.Context, id string) ([]drawnRow, string
 	do(t, tab,
 		chromedp.Navigate(e2e.Jaeger(t).QueryURL+"/trace/"+id),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="trace"]`)))
+	text := get(t, tab, chromedp.Evaluate[string](`document.getElementById("main").innerText`))
+	if m := regexp.MustCompile(`\b(null|undefined|NaN|\[object Object\])`).FindString(text); m != "" {
+		t.Errorf("the page shows %q:\n%s", m, text)
+	}
 	return get(t, tab, chromedp.Evaluate[[]drawnRow](readRows)), get(t, tab, chromedp.Text(chromedp.CSS("#trace-title")))
 }
 

@@ -274,7 +274,7 @@
       ? el("p", { class: "message warn" }, "Some spans name a parent that is not in this trace: ",
         "it has not arrived yet (reload in a moment), or it was lost. They are drawn at top level, marked.")
       : null;
-    main.replaceChildren(header, legend, note, body);
+    main.replaceChildren(...[header, legend, note, body].filter(Boolean));
   }
 
   function spanRow(trace, sum, r) {
