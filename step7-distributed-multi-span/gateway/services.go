@@ -117,7 +117,7 @@ func queueError(err error) error {
 		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
 	}
 	// Redis is down or hangs, or the queue is full: try again later.
-	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly: " + err.Error(), "5"}
+	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}
 }
 
 // push queues the job with the context of a producer span in its headers,
