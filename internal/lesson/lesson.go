@@ -96,13 +96,17 @@ func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewher
 	for _, s := range trace.Spans {
 		byID[s.SpanID] = s
 	}
-	absent := map[string]bool{} // operations not in the trace
+	absent := map[string]bool{}     // operations not in the trace
+	services := map[string]string{} // of the operations promised
 	for _, want := range r.Spans {
+		services[want.Operation] = want.Service
 		got, ok := find(trace, want.Service, want.Operation)
 		if !ok {
 			absent[want.Operation] = true
-			// Under an absent parent, only the parent's problem teaches.
-			if !absent[want.Parent] {
+			// Under an absent parent of the same service, only the
+			// parent's problem teaches; across services, the context
+			// crossing over is the lesson.
+			if !absent[want.Parent] || services[want.Parent] != want.Service {
 				problems = append(problems, missing(want, elsewhere))
 			}
 			continue

@@ -162,6 +162,16 @@ func TestOneTraceAcrossServices(t *testing.T) {
 	wantProblems(t, r.Check(traceOf(spans...), "", cleanerAlone),
 		"the cleaner's span starts a new trace: is the span context in the message?")
 
+	// Step 6: only the gateway's request span. Each missing link is told
+	// once: the spans under an absent span of their own service are no
+	// news, but the other services' are the lesson.
+	wantProblems(t, r.Check(traceOf(step7()[0]), "", nowhere),
+		`no span "fetchStats" in the gateway`,
+		"no span of the contributors service in Jaeger at all",
+		`no span "queue.Push" in the gateway`,
+		"no span of the cleaner in Jaeger at all",
+		`no span "queue.WaitForReply" in the gateway`)
+
 	// A span whose parent never reached Jaeger.
 	spans = step7()
 	spans = append(spans, fakeSpan{service: "cleaner", operation: "lost", parent: 99})

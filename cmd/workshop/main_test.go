@@ -1,0 +1,131 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+)
+
+// testDir returns a folder of the test's own under _exercises (a
+// learner's copies are left alone), from the tutorial's root, and its
+// root; the folder is removed when the test ends.
+func testDir(t *testing.T) (dir, root string) {
+	t.Helper()
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	top := filepath.Join(lesson.ExercisesDir, "test-"+hex.EncodeToString(b))
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(root, top)) })
+	return filepath.Join(top, "step4"), root
+}
+
+func wantOutput(t *testing.T, what, output string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(output, w) {
+			t.Errorf("%s does not say %q:\n%s", what, w, output)
+		}
+	}
+}
+
+func TestExerciseCopiesAndSaysWhatToDo(t *testing.T) {
+	dir, root := testDir(t)
+	var out strings.Builder
+	if code := exercise(&out, "4", dir, false); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make exercise", out.String(),
+		"Exercise 4: child spans", "Your copy of step 3 (step3-adding-jaeger) is in "+dir,
+		"StartSpanFromContext", "Start in:\n  "+filepath.Join(dir, "contributors.go"),
+		"make check STEP=4 DIR="+dir, "make exercise STEP=4 RESET=1")
+	if _, err := os.Stat(filepath.Join(root, dir, "main.go")); err != nil {
+		t.Errorf("no copy of step 3's main.go: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, dir, "main_test.go")); err == nil {
+		t.Error("the copy has step 3's tests, which hold it to step 3's lesson")
+	}
+
+	// Again: the learner's work is not overwritten, unless asked to.
+	if err := os.WriteFile(filepath.Join(root, dir, "mine.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := exercise(&out, "4", dir, false); code == 0 || !strings.Contains(out.String(), "exists already") {
+		t.Errorf("a second make exercise: exit %d:\n%s\nwant a refusal that names RESET=1", code, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, dir, "mine.go")); err != nil {
+		t.Errorf("the learner's file is gone after a refused make exercise: %v", err)
+	}
+	out.Reset()
+	if code := exercise(&out, "4", dir, true); code != 0 {
+		t.Errorf("RESET=1: exit %d:\n%s", code, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, dir, "mine.go")); err == nil {
+		t.Error("RESET=1 kept the learner's file: not a fresh start")
+	}
+}
+
+func TestUnknownExerciseListsThem(t *testing.T) {
+	var out strings.Builder
+	if code := exercise(&out, "9", "", false); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	wantOutput(t, "make exercise STEP=9", out.String(), `no exercise "9"`, "3, 4, 5, 6, 7, propagation")
+}
+
+// TestCheck runs make check's command on step 4's own code, which passes,
+// and on the start of exercise 4, a copy of step 3, which fails and is
+// told what to do.
+func TestCheck(t *testing.T) {
+	var out strings.Builder
+	if code := check(&out, "4", "../../step4-multiple-spans"); code != 0 {
+		t.Errorf("step 4's own code: exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of step 4", out.String(),
+		"gateway: GET /git/{owner}/{repo}\n    gateway: fetchContributorStats", "PASS (", "Next: make exercise STEP=5")
+
+	dir, root := testDir(t)
+	if code := exercise(&strings.Builder{}, "4", dir, false); code != 0 {
+		t.Fatal("make exercise failed")
+	}
+	out.Reset()
+	if code := check(&out, "4", filepath.Join(root, dir)); code != 1 {
+		t.Errorf("a copy of step 3: exit %d, want 1:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of a copy of step 3", out.String(),
+		"1. no span for the GitHub call (fetchContributorStats)", "FAIL (", "make diff FROM=3 TO=4")
+
+	// Code that does not build is told so before anything runs.
+	if err := os.WriteFile(filepath.Join(root, dir, "broken.go"), []byte("package main\nfunc {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := check(&out, "4", filepath.Join(root, dir)); code != 1 {
+		t.Errorf("code that does not build: exit %d, want 1", code)
+	}
+	wantOutput(t, "make check of code that does not build", out.String(), "Your code does not build", "broken.go:2", "FAIL")
+}
+
+func TestCheckRefusesWhatItCannotCheck(t *testing.T) {
+	for _, c := range []struct{ step, dir, want string }{
+		{"4", os.TempDir(), "outside the tutorial"},
+		{"4", "../../no-such-folder", "make exercise STEP=4"},
+		{"2", "../../step2-monolith-wild", "no lesson for step 2"},
+		{"four", "../../step4-multiple-spans", "not a step number"},
+	} {
+		var out strings.Builder
+		if code := check(&out, c.step, c.dir); code != 2 {
+			t.Errorf("check %s %s: exit %d, want 2", c.step, c.dir, code)
+		}
+		wantOutput(t, "check "+c.step+" "+c.dir, out.String(), c.want)
+	}
+}
