@@ -317,6 +317,28 @@ func TestE2ECleanerStopped(t *testing.T) {
 	}
 }
 
+// TestE2EShutdownDrainsTheLongestRequest: SIGTERM while a request waits
+// for a cleaner that does not answer. The gateway lets the request finish
+// (its 504, after REPLY_TIMEOUT), then exits with status 0: its drain is
+// longer than its longest request.
+func TestE2EShutdownDrainsTheLongestRequest(t *testing.T) {
+	t.Parallel()
+	_, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	const replyTimeout = 6 * time.Second
+	s := startStack(t, githubURL, options{replyTimeout: replyTimeout.String()})
+	if err := s.Cleaner.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan answer, 1)
+	go func() { done <- get(s.Base + "/git/golang/go") }()
+	eventually(t, 5*time.Second, "the job queued", func() bool { return s.queued(t) == 1 })
+	if err := s.Gateway.Stop(); err != nil {
+		t.Errorf("SIGTERM with a request in flight: %v", err)
+	}
+	wantRefusal(t, <-done, http.StatusGatewayTimeout, "cleaner", replyTimeout+time.Second)
+}
+
 // TestE2ECleanerKilledMidJob: a cleaner killed while it cleans (BAD_THINGS
 // makes a big repository take 2 s) and restarted under the same name
 // (CLEANER_NAME) takes the job over once it has sat idle for ClaimIdle
