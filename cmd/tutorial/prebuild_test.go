@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 )
 
@@ -64,5 +67,27 @@ func TestPrebuildJaeger(t *testing.T) {
 	}
 	if got := buildProgress(log); got != "still building Jaeger (20s, 244 packages so far)" {
 		t.Errorf("buildProgress = %q", got)
+	}
+}
+
+// TestWarmUp: after the warm-up, the READMEs' repositories answer at once,
+// without the stand-in's first 202.
+func TestWarmUp(t *testing.T) {
+	server := httptest.NewServer(fakegithub.New(fakegithub.Options{ComputeCalls: 1}))
+	defer server.Close()
+	(&runner{}).warmUp(server.URL)
+	for _, repo := range append(readmeRepos, "some/other") {
+		resp, err := http.Get(server.URL + "/repos/" + repo + "/stats/contributors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusOK
+		if repo == "some/other" {
+			want = http.StatusAccepted
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s after the warm-up: %s, want %d", repo, resp.Status, want)
+		}
 	}
 }

@@ -267,7 +267,27 @@ func (r *runner) startGitHub() error {
 	go server.Serve(l)
 	// Close, not Shutdown: a request to slow/… must not hold up Ctrl-C.
 	r.addPart(server.Close)
+	if r.cfg.Step.NeedsJaeger() {
+		r.warmUp("http://" + l.Addr().String())
+	}
 	return nil
+}
+
+// readmeRepos are the repositories that the READMEs of steps 3 and on ask
+// for, besides exampleRepo, which the runner itself asks for.
+var readmeRepos = []string{"torvalds/linux", "rust-lang/rust"}
+
+// warmUp has the stand-in GitHub compute the statistics of readmeRepos, so
+// that their traces show what the READMEs show, and not the one 202 (with
+// its 250 ms retry) that the stand-in answers first. The example request's
+// trace shows that retry.
+func (r *runner) warmUp(github string) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, repo := range readmeRepos {
+		if resp, err := client.Get(github + "/repos/" + repo + "/stats/contributors"); err == nil {
+			resp.Body.Close()
+		}
+	}
 }
 
 // startPrograms starts the step's programs and waits until each answers
