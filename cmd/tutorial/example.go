@@ -159,6 +159,7 @@ func (r *runner) hints() string {
 	if pair := slowPair(step, gateway); pair != "" {
 		b.WriteString(pair)
 	}
+	b.WriteString(r.propagation())
 	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
 		fmt.Fprintf(&b, "Next step (after Ctrl-C): make run STEP=%d\n", step.Number+1)
@@ -181,6 +182,26 @@ func slowPair(step topology.Step, gateway string) string {
 	}
 	return "A slow request, and a quick one while it runs; their trace IDs:\n" +
 		"  (for repo in " + repos + "; do curl -si " + gateway + `/git/$repo | tr -d '\r' | sed -n "s|^X-Trace-Id:|$repo|p" & sleep 0.5; done; wait)` + "\n"
+}
+
+// ownTraceID is the trace ID of the propagation experiment: any 32 hex
+// digits do.
+const ownTraceID = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+
+// propagation is the experiment of step 7: send a service your own trace
+// context, as the gateway does, and find its spans in your trace.
+func (r *runner) propagation() string {
+	if r.cfg.Step.Number != 7 {
+		return ""
+	}
+	for _, p := range r.cfg.Step.Programs {
+		if label(r.cfg.Step, p) == "contributors" {
+			return "Your own trace context, sent as the gateway sends it; the contributors' spans join your trace:\n" +
+				"  curl -H 'uber-trace-id: " + ownTraceID + ":" + ownTraceID[:16] + ":0:1' http://" + r.address(p.Service) + "/stats/golang/go\n" +
+				"  then " + r.jaeger.QueryURL + "/trace/" + ownTraceID + " (its parent, your made-up span, is missing)\n"
+		}
+	}
+	return ""
 }
 
 // pairRepo is the quick request of the slow pair, as the step's README

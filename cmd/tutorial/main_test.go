@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"net"
@@ -67,6 +68,28 @@ func TestStep7(t *testing.T) {
 	for _, service := range []string{"gateway", "contributors", "cleaner"} {
 		if !strings.Contains(trace, service+" ") {
 			t.Errorf("trace:\n%s\nnames no span of %s", trace, service)
+		}
+	}
+
+	// The propagation experiment, as printed, puts the contributors'
+	// spans in the trace of our choosing.
+	experiment := regexp.MustCompile(`curl -H 'uber-trace-id: (\S+)' (\S+)\n`).FindStringSubmatch(run.output())
+	if experiment == nil {
+		t.Error("no propagation experiment in the hints")
+	} else {
+		req, _ := http.NewRequest(http.MethodGet, experiment[2], nil)
+		req.Header.Set("uber-trace-id", experiment[1])
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("the propagation experiment: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		client := &jaeger.Client{QueryURL: "http://127.0.0.1:" + strconv.Itoa(ports["-jaeger-port"])}
+		trace, err := client.WaitForTrace(ctx, ownTraceID, func(tr jaeger.Trace) bool { return len(tr.Spans) > 0 })
+		if err != nil || trace.ServiceName(trace.Spans[0]) != "contributors" {
+			t.Errorf("no contributors' span in trace %s: %v", ownTraceID, err)
 		}
 	}
 
