@@ -14,6 +14,9 @@ WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when go.mod or
 # go.sum change, not on every edit of the source, and every program shares it.
 COPY go.mod go.sum ./
+# The Go module proxy to download from: docker-compose.yml passes the shell's
+# GOPROXY; empty means Go's default.
+ARG GOPROXY
 RUN go mod download
 
 COPY . .

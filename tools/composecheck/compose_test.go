@@ -30,6 +30,8 @@ const (
 
 	// buildArg is the Dockerfile's build argument that names the Go package.
 	buildArg = "PACKAGE"
+	// proxyArg passes the shell's Go module proxy to the build.
+	proxyArg = "GOPROXY"
 	// healthProbe is the health-check binary the Dockerfile puts in every
 	// image it builds (they have no shell, curl or wget).
 	healthProbe        = "/healthcheck"
@@ -320,8 +322,12 @@ func checkBuild(t *testing.T, service types.ServiceConfig, pkg string) {
 	for key := range service.Build.Args {
 		args = append(args, key)
 	}
-	if len(args) != 1 || args[0] != buildArg {
-		t.Errorf("%s: build args %v, want only %s", service.Name, args, buildArg)
+	sort.Strings(args)
+	if want := []string{proxyArg, buildArg}; !slices.Equal(args, want) {
+		t.Errorf("%s: build args %v, want %v", service.Name, args, want)
+	}
+	if got := service.Build.Args[proxyArg]; got == nil || *got != "" {
+		t.Errorf("%s: build arg %s=%v with no GOPROXY in the environment, want it empty (Go's default): write ${GOPROXY:-}", service.Name, proxyArg, deref(got))
 	}
 	if got := service.Build.Args[buildArg]; got == nil || *got != pkg {
 		t.Errorf("%s: build arg %s=%v, want %q (internal/topology)", service.Name, buildArg, deref(got), pkg)
