@@ -24,7 +24,9 @@ import (
 //
 // The build is a process of its own: in a session of its own, so a Ctrl-C
 // in the terminal does not reach it and it outlives the run that started
-// it; at the lowest priority, so the step's programs do not notice it. It
+// it; at low priority (nice 10), so the step's programs and the learner's
+// other work come first, while a machine that is busy with something else
+// (a video call) still lets it move on, as nice 19 would not. It
 // writes its progress to a log beside the binary; the runner says where,
 // and says again how far it got when it prints its hints.
 
@@ -130,9 +132,12 @@ func hurryBuild() {
 	}
 }
 
+// buildNice is the background build's niceness.
+const buildNice = 10
+
 // buildJaegerMain is `tutorial build-jaeger`: the background build.
 func buildJaegerMain() int {
-	syscall.Setpriority(syscall.PRIO_PROCESS, 0, 19) // inherited by go build and the compilers
+	syscall.Setpriority(syscall.PRIO_PROCESS, 0, buildNice) // inherited by go build and the compilers
 	start := time.Now()
 	path, err := jaeger.Binary(context.Background(), os.Stdout)
 	if err != nil {
