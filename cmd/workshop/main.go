@@ -99,7 +99,11 @@ func exercise(w io.Writer, name, dir string, reset bool) int {
 		fmt.Fprintln(w, "workshop:", err)
 		return 1
 	}
-	fmt.Fprintf(w, "Exercise %s: %s (about %d minutes)\n\n", e.Name, l.Title, e.Minutes)
+	title := e.Title
+	if title == "" {
+		title = l.Title
+	}
+	fmt.Fprintf(w, "Exercise %s: %s (about %d minutes)\n\n", e.Name, title, e.Minutes)
 	fmt.Fprintf(w, "Your copy of step %d (%s) is in %s/ (git ignores it).\n\n", e.From, from.Dir, dir)
 	fmt.Fprintf(w, "What to do:\n%s\n", indent(e.Task, "  "))
 	fmt.Fprintf(w, "Start in:\n")
@@ -107,7 +111,11 @@ func exercise(w io.Writer, name, dir string, reset bool) int {
 		fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
 	}
 	fmt.Fprintf(w, "\nCheck your work (it builds your code, runs it with Jaeger and reads the trace back):\n  make check STEP=%d DIR=%s\n", e.Check, dir)
-	fmt.Fprintf(w, "\nStuck? Our answer: make diff FROM=%d TO=%d. Start over: make exercise STEP=%s RESET=1.\n", e.From, e.Check, e.Name)
+	fmt.Fprintln(w)
+	if e.From != e.Check {
+		fmt.Fprintf(w, "Stuck? Our answer: make diff FROM=%d TO=%d. ", e.From, e.Check)
+	}
+	fmt.Fprintf(w, "Start over: make exercise STEP=%s RESET=1.\n", e.Name)
 	return 0
 }
 

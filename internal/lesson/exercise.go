@@ -23,6 +23,7 @@ const ExercisesDir = "_exercises"
 // copy of the step before it, then `make check`.
 type Exercise struct {
 	Name    string // what STEP= takes: "4", "propagation"
+	Title   string // "": the title of the lesson it is checked against
 	From    int    // the step copied
 	Check   int    // the step whose lesson make check holds the copy to
 	Minutes int    // about how long it takes in a workshop, checks included
@@ -66,7 +67,7 @@ read step 6's README and run it (make run STEP=6) instead.`},
 - Cleaner: extract the context from the job and start a consumer span "cleanJob" as its child,
   with "countCommits" inside it.
 - The gateway also continues a trace its client sends (uber-trace-id).`},
-		{Name: "propagation", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
+		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
 1. make run STEP=7, then send your own trace context to the gateway, a trace ID and span ID you make up:
      curl -si -H 'uber-trace-id: 5eed5eed5eed5eed5eed5eed5eed5eed:00000000000000aa:0:1' localhost:8000/git/golang/go | grep X-Trace-Id

@@ -77,16 +77,17 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 		t.Fatal(err)
 	}
 	packages := map[string]string{} // by topology service
-	var problems []string
+	var missing []string
 	for _, p := range step.Programs {
-		pkg := filepath.Join(dir, strings.TrimPrefix(p.Package, "./"+step.Dir))
+		rel := strings.TrimPrefix(p.Package, "./"+step.Dir)
+		pkg := filepath.Join(dir, rel)
 		if !hasGo(pkg) {
-			problems = append(problems, missingProgram(step, dir, pkg))
+			missing = append(missing, strings.TrimPrefix(rel, "/")+"/")
 		}
 		packages[p.Service] = pkg
 	}
-	if problems != nil {
-		return nil, problems
+	if missing != nil {
+		return nil, []string{missingPrograms(step, dir, missing)}
 	}
 
 	s := &Stack{Step: step, Programs: map[string]*e2e.Process{}, run: randomHex(8), since: time.Now()}
@@ -171,16 +172,16 @@ func hasGo(dir string) bool {
 	return false
 }
 
-func missingProgram(step topology.Step, dir, pkg string) string {
+func missingPrograms(step topology.Step, dir string, missing []string) string {
 	if len(step.Programs) == 1 {
 		return fmt.Sprintf("no Go program in %s", dir)
 	}
-	var names []string
+	var all []string
 	for _, p := range step.Programs {
-		names = append(names, filepath.Base(p.Package)+"/")
+		all = append(all, filepath.Base(p.Package)+"/")
 	}
-	return fmt.Sprintf("no program in %s: step %d runs %d programs, each in a folder of its own: %s (step %d's README shows the split)",
-		pkg, step.Number, len(names), strings.Join(names, ", "), step.Number)
+	return fmt.Sprintf("%s has no %s: step %d runs %d programs, each in a folder of its own: %s (step %d's README shows the split)",
+		dir, strings.Join(missing, ", "), step.Number, len(all), strings.Join(all, ", "), step.Number)
 }
 
 func hostOf(t testing.TB, rawURL string) string {
