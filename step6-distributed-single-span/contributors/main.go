@@ -59,7 +59,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /stats/{owner}/{repo}", a.getStats)
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NotFound)
-	return mux
+	return web.CleanPaths(mux)
 }
 
 func (a *app) getStats(w http.ResponseWriter, r *http.Request) {

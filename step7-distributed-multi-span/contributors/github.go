@@ -41,10 +41,10 @@ var (
 
 func validateRepo(owner, repo string) error {
 	if len(owner) > 39 || !validOwner.MatchString(owner) {
-		return fmt.Errorf("invalid owner %q: GitHub logins are letters, digits and single hyphens, at most 39 characters", owner)
+		return fmt.Errorf("invalid owner %.40q: GitHub logins are letters, digits and single hyphens, at most 39 characters", owner)
 	}
 	if len(repo) > 100 || !validRepo.MatchString(repo) || repo == "." || repo == ".." {
-		return fmt.Errorf("invalid repository name %q: letters, digits, '.', '-' and '_', at most 100 characters", repo)
+		return fmt.Errorf("invalid repository name %.100q: letters, digits, '.', '-' and '_', at most 100 characters", repo)
 	}
 	return nil
 }
@@ -121,8 +121,14 @@ func writeGitHubError(w http.ResponseWriter, err error) {
 		web.WriteError(w, http.StatusNotFound, "repository not found on GitHub")
 	case errors.Is(err, context.DeadlineExceeded):
 		web.WriteError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
+	case errors.Is(err, errStatsNotReady):
+		web.WriteError(w, http.StatusBadGateway, err.Error())
+	case errors.As(err, &response):
+		web.WriteError(w, http.StatusBadGateway, "GitHub answered "+response.Response.Status)
 	default:
-		web.WriteError(w, http.StatusBadGateway, "GitHub request failed: "+err.Error())
+		// err names GitHub's address, perhaps an internal one: not for the
+		// client.
+		web.WriteError(w, http.StatusBadGateway, "GitHub request failed")
 	}
 }
 

@@ -68,7 +68,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NotFound)
-	return mux
+	return web.CleanPaths(mux)
 }
 
 func (a *app) getStats(w http.ResponseWriter, r *http.Request) {

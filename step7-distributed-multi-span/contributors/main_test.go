@@ -72,6 +72,7 @@ func TestGitHubFailuresBecomeStatuses(t *testing.T) {
 	for path, want := range map[string]int{
 		"/stats/bad_owner/x": 400, "/stats/missing/x": 404, "/stats/too-many/x": 429,
 		"/stats/computing/x": 502, "/stats/broken/x": 502, "/stats/slow/x": 504, "/nothing": 404,
+		"/stats/x/../golang/go": 404, // not a redirect to /stats/golang/go
 	} {
 		resp, err := http.Get(base + path)
 		if err != nil {

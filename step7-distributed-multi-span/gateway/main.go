@@ -88,7 +88,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NotFound)
-	return mux
+	return web.CleanPaths(mux)
 }
 
 // contributorsResponse is what GET /git/{owner}/{repo} answers.

@@ -201,6 +201,7 @@ func TestAnswersAndStatuses(t *testing.T) {
 		{"/git/slow/repo", 504, "GitHub did not answer in time", ""},
 		{"/git/golang/unclean", 502, "unreadable statistics for golang/unclean", ""},
 		{"/nothing/here", 404, "no such route", ""},
+		{"/git/x/../golang/go", 404, "no such route", ""}, // not a redirect to /git/golang/go
 	} {
 		status, header, body := contracttest.Get(t, base+tc.path)
 		if status != tc.status || body.Error != tc.message || header.Get("Retry-After") != tc.retryAfter {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"time"
 )
 
@@ -50,12 +51,32 @@ func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.H
 		start := time.Now()
 		recorder := &StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
-		attrs := []any{"method", r.Method, "path", r.URL.Path,
+		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.Status, "duration", time.Since(start)}
 		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
 			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
 		}
 		logger.Info("request", attrs...)
+	})
+}
+
+// clip shortens s to at most n bytes, so that no request can flood the log.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// CleanPaths answers a path with "." or ".." in it, which ServeMux answers
+// with a redirect in HTML, with a 404 in JSON, as an API should.
+func CleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if path.Clean(r.URL.Path) != r.URL.Path {
+			NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
