@@ -5,7 +5,7 @@
 // cannot be pulled. `make deps` runs it, so that the slow first run shows
 // its progress instead of hiding inside a test.
 //
-// Without an engine it says so and exits 0, unless CI is set: CI must run
+// Without an engine it says so and exits 0, unless CI=true: CI must run
 // the compose tests, so there it exits 1.
 package main
 
@@ -30,7 +30,7 @@ func main() {
 func run(ctx context.Context) error {
 	engine, err := dockerenv.Engine(ctx)
 	if err != nil {
-		if os.Getenv("CI") != "" {
+		if os.Getenv("CI") == "true" {
 			return fmt.Errorf("%w; CI must run the docker compose tests (scripts/install-docker installs and starts one)", err)
 		}
 		fmt.Fprintf(os.Stderr, "dockerready: %v: the docker compose tests will be skipped (install Docker to run them)\n", err)
