@@ -290,6 +290,8 @@ func TestListAndOddTraces(t *testing.T) {
 	tracer, closer := jaegerclient.NewTracer("viewertest", jaegerclient.NewConstSampler(true),
 		jaegerclient.NewRemoteReporter(transport.NewHTTPTransport(inst.CollectorEndpoint)))
 	root := tracer.StartSpan("handle")
+	root.SetTag("http.url", "/git/a/b")
+	root.SetTag("http.status_code", 200)
 	child := tracer.StartSpan("work", opentracing.ChildOf(root.Context()))
 	later := tracer.StartSpan("cleanUpLater", opentracing.FollowsFrom(root.Context()))
 	rootCtx := root.Context().(jaegerclient.SpanContext)
@@ -314,6 +316,9 @@ func TestListAndOddTraces(t *testing.T) {
 	links := get(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#traces a.trace-link")].map(a => a.getAttribute("href"))`))
 	if len(links) != 1 || links[0] != "/trace/"+id {
 		t.Errorf("the list links to %v, want [/trace/%s]", links, id)
+	}
+	if item := get(t, tab, chromedp.Text(chromedp.CSS("#traces li"))); !strings.Contains(item, "viewertest handle /git/a/b → 200") || !strings.Contains(item, "4 spans") {
+		t.Errorf("the list's item says %q, want the root span, its request and the span count", item)
 	}
 
 	rows, _ := openTrace(t, tab, id)

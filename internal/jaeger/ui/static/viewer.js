@@ -392,7 +392,11 @@
       return el("li", { dataset: { traceId: trace.traceID } },
         el("a", { href: "/trace/" + trace.traceID, class: "trace-link" },
           el("span", { class: "when" }, new Date(sum.start / 1000).toLocaleTimeString()),
-          el("span", { class: "what" }, root ? serviceOf(trace, root) + " " + root.operationName : "?"),
+          el("span", { class: "what" }, root ? serviceOf(trace, root) + " " + root.operationName : "?",
+            root && tag(root, "http.url") !== undefined
+              ? el("span", { class: "request" }, " " + tag(root, "http.url") +
+                (tag(root, "http.status_code") !== undefined ? " → " + tag(root, "http.status_code") : ""))
+              : null),
           el("span", { class: "num" }, formatDuration(sum.total))),
         el("span", { class: "facts" },
           plural(sum.spans.length, "span"), " · ",
