@@ -191,7 +191,11 @@ func check(w io.Writer, step, dir string) int {
 
 	for i, r := range l.Requests {
 		if i < len(result.Traces) && result.Traces[i] != "" {
-			fmt.Fprintf(w, "\nThe trace of GET %s:\n%s", r.Path, indent(result.Traces[i], "  "))
+			sentWith := ""
+			if r.FromClient {
+				sentWith = ", sent with a trace context of the check's own (its span, the parent, is not in Jaeger)"
+			}
+			fmt.Fprintf(w, "\nThe trace of GET %s%s:\n%s", r.Path, sentWith, indent(result.Traces[i], "  "))
 		}
 	}
 	took := time.Since(start).Round(100 * time.Millisecond)

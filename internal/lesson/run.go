@@ -32,7 +32,7 @@ const (
 	// settle is how long a trace that lacks promised spans must stay the
 	// same before the check gives up waiting for them: well over the
 	// flush interval, so that a span still on its way is not missed.
-	settle       = 1500 * time.Millisecond
+	settle       = 2 * time.Second
 	traceTimeout = 10 * time.Second
 	// runTag is a tracer tag (JAEGER_TAGS) that tells this run's spans
 	// from other runs' in a shared Jaeger.
