@@ -56,7 +56,8 @@ func testBadThings(t *testing.T, n int, dir string) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			stack := start(t, n, dir, Options{Env: map[string]string{"BAD_THINGS": c.value}})
+			name := fmt.Sprintf("step%d", n) // a one-program step's
+			stack := start(t, n, dir, Options{ProgramEnv: map[string]map[string]string{name: {"BAD_THINGS": c.value}}})
 			took, err := TimedGet(stack.URL + "/git/torvalds/linux")
 			switch {
 			case err != nil:

@@ -44,6 +44,9 @@ type Options struct {
 	// Env is added to every program's environment, after what the step
 	// and its lesson need.
 	Env map[string]string
+	// ProgramEnv is added to one program's environment, last: by name
+	// ("cleaner"; a one-program step's is "stepN").
+	ProgramEnv map[string]map[string]string
 	// GitHubURL is a GitHub of the test's own; "" starts the stand-in.
 	GitHubURL string
 }
@@ -57,7 +60,8 @@ type Stack struct {
 	// JaegerUI is the programs' JAEGER_UI, the base of their trace links.
 	JaegerUI string
 	URL      string                  // the public program's base URL
-	Programs map[string]*e2e.Process // by name: "gateway", "contributors", "cleaner"
+	Programs map[string]*e2e.Process // by name: "gateway", "contributors", "cleaner"; "step3"
+	Redis    *e2e.RedisServer        // nil for a step without Redis
 	run      string                  // runTag's value
 	since    time.Time
 }
@@ -102,7 +106,8 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 		s.JaegerUI = s.Jaeger.QueryURL
 	}
 	if step.NeedsRedis() {
-		addresses[topology.Redis] = e2e.Redis(t).Addr()
+		s.Redis = e2e.Redis(t)
+		addresses[topology.Redis] = s.Redis.Addr()
 	}
 	lesson, _ := For(n) // steps 1-2 have none
 
@@ -133,6 +138,9 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 				env[k] = v
 			}
 			name := strings.TrimPrefix(p.Service, step.Profile()+"-")
+			for k, v := range opts.ProgramEnv[name] {
+				env[k] = v
+			}
 			process, port := e2e.StartOnFreePort(t, name, e2e.Build(t, packages[p.Service]), env, "PORT")
 			address := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 			process.WaitHealthy(t, "http://"+address+"/healthz")
