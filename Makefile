@@ -49,7 +49,6 @@ exercise:
 # GitHub and Redis, and reads the trace back.
 check:
 	@case "$(STEP)" in 6|7) scripts/install-redis ;; esac
-	@go run ./cmd/buildjaeger >/dev/null
 	@go build -o bin/workshop ./cmd/workshop
 	@bin/workshop check $(STEP) $(DIR)
 

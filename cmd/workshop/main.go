@@ -13,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/paths"
 	"github.com/tracing-tutorial/tutorial/internal/proc"
@@ -163,6 +165,11 @@ func check(w io.Writer, step, dir string) int {
 		return 1
 	}
 
+	// Built once per machine; the first time takes minutes, and says so.
+	if _, err := jaeger.Binary(context.Background(), w); err != nil {
+		fmt.Fprintf(w, "workshop: no Jaeger: %v\n", err)
+		return 1
+	}
 	fmt.Fprintf(w, "Starting it with Jaeger and the stand-in GitHub")
 	if s, _ := topology.Find(n); s.NeedsRedis() {
 		fmt.Fprintf(w, " and Redis")
