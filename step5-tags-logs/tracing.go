@@ -35,6 +35,12 @@ func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Clo
 	}
 	// 128-bit trace IDs are what Jaeger v2 (and W3C Trace Context) show.
 	cfg.Gen128Bit = true
+	// Finished spans wait in a queue until they are sent, every second;
+	// when it is full, spans are dropped without a word. The default (100
+	// spans) overflows at a few hundred requests a second: docs/benchmarks.md.
+	if os.Getenv("JAEGER_REPORTER_MAX_QUEUE_SIZE") == "" {
+		cfg.Reporter.QueueSize = 10_000
+	}
 
 	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
 }
