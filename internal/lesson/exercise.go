@@ -61,11 +61,11 @@ read step 6's README and run it (make run STEP=6) instead.`},
 		{Name: "7", From: 6, Check: 7, Minutes: 20, Task: `Make one trace follow the request across the three services.
 - Gateway: a client span "fetchStats" around the call to contributors, whose context goes in the request's
   headers (Tracer.Inject, opentracing.HTTPHeaders); a producer span "queue.Push" whose context goes inside
-  the job (opentracing.TextMap: the job needs a field to carry it); a span "queue.WaitForReply".
+  the queued message, which has no HTTP headers (opentracing.TextMap); a span "queue.WaitForReply".
 - Contributors and cleaner: a tracer each (services "contributors" and "cleaner"), closed on exit.
 - Contributors: extract the context from the headers and start the request's span as its child.
-- Cleaner: extract the context from the job and start a consumer span "cleanJob" as its child,
-  with "countCommits" inside it.
+- Cleaner: extract the context from the message and start a consumer span "cleanJob" from it
+  (FollowsFrom: the producer does not wait for it), with "countCommits" inside it.
 - The gateway also continues a trace its client sends (uber-trace-id).`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.

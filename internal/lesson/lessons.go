@@ -16,8 +16,10 @@ const (
 	count        = "countCommits"
 )
 
-// All returns every step's lesson, in order. A new step adds its lesson
-// here, and an exercise to exercises.
+// All returns every step's lesson, in order. A new step (8, 9…) adds its
+// lesson here, after its programs in internal/topology; then its exercise
+// in Exercises, and what a copy of the step before must be told in
+// acceptance_test.go (the test fails until it is there).
 func All() []Lesson {
 	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7()}
 }
@@ -170,14 +172,14 @@ func lesson7() Lesson {
 				`start it from the request's context with opentracing.StartSpanFromContext`},
 		{Service: "gateway", Operation: "queue.Push", Parent: request, Tags: map[string]string{"span.kind": "producer"},
 			Missing: `no span "queue.Push" in the gateway: start a producer span (ext.SpanKindProducer) from the ` +
-				`request's context around pushing the job, and put its context in the job`,
+				`request's context around pushing the job, and put its context in the message`,
 			Hint: `the span that sends a message is its producer: ext.SpanKindProducer`},
 		{Service: "cleaner", Operation: "cleanJob", Parent: "queue.Push", Tags: map[string]string{"span.kind": "consumer"},
 			Missing: `no span of the cleaner in Jaeger at all: it needs a tracer of its own ` +
 				`(tracing.Init("cleaner", …), closed on exit) and a span "cleanJob" for every job`,
 			Detached: `the cleaner's span starts a new trace: is the span context in the message? Inject queue.Push's ` +
-				`span context into the job (Tracer.Inject with opentracing.TextMap, into a map the job carries) and ` +
-				`extract it in the cleaner, as the parent of "cleanJob"`,
+				`span context into the message's headers (Tracer.Inject with opentracing.TextMap), extract it in the ` +
+				`cleaner, and start "cleanJob" from it (opentracing.FollowsFrom: the producer does not wait for the job)`,
 			Hint: `the span that handles a message is its consumer: ext.SpanKindConsumer`},
 		{Service: "cleaner", Operation: count, Parent: "cleanJob",
 			Missing: `no span "countCommits" in the cleaner: start it from cleanJob's context (opentracing.ContextWithSpan, then StartSpanFromContext)`},
