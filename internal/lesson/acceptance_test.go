@@ -85,3 +85,58 @@ func testCopy(t *testing.T, root string, e Exercise) string {
 	}
 	return dir
 }
+
+// TestBrokenPropagationIsTold: a copy of step 7 whose gateway injects its
+// span context nowhere, neither in the HTTP headers nor in the message:
+// the other services' spans start traces of their own, in Jaeger, and
+// the check says where the context was lost.
+func TestBrokenPropagationIsTold(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := FindExercise("propagation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := testCopy(t, root, e)
+	gateway := filepath.Join(root, dir, "gateway")
+	files, err := filepath.Glob(filepath.Join(gateway, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, ".Inject(") {
+				removed++
+				continue
+			}
+			kept = append(kept, line)
+		}
+		if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if removed != 2 {
+		t.Fatalf("removed %d lines calling .Inject( from step 7's gateway, want 2 (HTTP and the queue): update this test", removed)
+	}
+	result := Run(t, 7, filepath.Join(root, dir))
+	all := strings.Join(result.Problems, "\n")
+	for _, want := range []string{
+		"the contributors service's span starts a new trace: did the gateway inject its span context into the request's headers",
+		"the cleaner's span starts a new trace: is the span context in the message?",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no problem says %q; the problems:\n%s", want, all)
+		}
+	}
+	if len(result.Problems) != 2 {
+		t.Errorf("%d problems, want the 2 lost contexts alone:\n%s", len(result.Problems), all)
+	}
+}
