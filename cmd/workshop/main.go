@@ -191,8 +191,8 @@ func check(w io.Writer, step, dir string) int {
 	var result lesson.Result
 	data, _ := os.ReadFile(resultFile.Name())
 	if err != nil || json.Unmarshal(data, &result) != nil {
-		fmt.Fprintf(w, "\nThe check itself could not run (%v); what it said:\n%s\n", err, indent(proc.LastLines(output.String(), 60), "  "))
-		fmt.Fprintf(w, "FAIL: see above. A program that crashed shows its log there.\n")
+		fmt.Fprintf(w, "\nThe check could not run your code; what it saw:\n%s\n", indent(proc.LastLines(harnessSaid(output.String()), 60), "  "))
+		fmt.Fprintf(w, "FAIL: fix what is above (your programs' logs are there), then run make check STEP=%d DIR=%s again.\n", n, dir)
 		return 1
 	}
 
@@ -222,6 +222,24 @@ func check(w io.Writer, step, dir string) int {
 		fmt.Fprintf(w, "That was the last step. Try the propagation experiment: make exercise STEP=propagation\n")
 	}
 	return 0
+}
+
+// harnessSaid keeps what the test harness said about the learner's
+// programs, without go test's verdict lines and Jaeger's log, which is
+// not theirs.
+func harnessSaid(output string) string {
+	var kept []string
+	for _, line := range strings.Split(output, "\n") {
+		if strings.Contains(line, "e2e: Jaeger's log ends:") {
+			break
+		}
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "FAIL" || strings.HasPrefix(trimmed, "--- FAIL") || strings.HasPrefix(trimmed, "FAIL\t") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "\n")
 }
 
 func indent(s, prefix string) string {

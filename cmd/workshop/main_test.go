@@ -113,6 +113,19 @@ func TestCheck(t *testing.T) {
 		t.Errorf("code that does not build: exit %d, want 1", code)
 	}
 	wantOutput(t, "make check of code that does not build", out.String(), "Your code does not build", "broken.go:2", "FAIL")
+
+	// A program that dies at start: its own log, not Jaeger's.
+	if err := os.WriteFile(filepath.Join(root, dir, "broken.go"), []byte("package main\n\nfunc init() { panic(\"oops\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := check(&out, "4", filepath.Join(root, dir)); code != 1 {
+		t.Errorf("a program that panics: exit %d, want 1", code)
+	}
+	wantOutput(t, "make check of a program that panics", out.String(), "could not run your code", "panic: oops", "FAIL: fix what is above")
+	if strings.Contains(out.String(), "Jaeger's log") {
+		t.Errorf("make check of a program that panics shows Jaeger's log:\n%s", out.String())
+	}
 }
 
 func TestCheckRefusesWhatItCannotCheck(t *testing.T) {
