@@ -41,6 +41,9 @@ func main() {
 	args := os.Args[1:]
 	var code int
 	switch {
+	case len(args) == 1 && args[0] == "exercise":
+		listExercises(os.Stderr)
+		code = 2
 	case len(args) >= 2 && args[0] == "exercise":
 		reset := args[1] == "-reset"
 		if reset {
@@ -61,6 +64,19 @@ func main() {
 		code = 2
 	}
 	os.Exit(code)
+}
+
+// listExercises says which exercises there are, for a make exercise
+// without STEP.
+func listExercises(w io.Writer) {
+	fmt.Fprintln(w, "Which exercise? make exercise STEP=…, one of:")
+	for _, e := range lesson.Exercises() {
+		title := e.Title
+		if l, err := lesson.For(e.Check); title == "" && err == nil {
+			title = l.Title
+		}
+		fmt.Fprintf(w, "  %-12s %s (about %d minutes)\n", e.Name, title, e.Minutes)
+	}
 }
 
 // exercise copies the exercise's step into dir (from the tutorial's root;

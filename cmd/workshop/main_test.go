@@ -74,6 +74,13 @@ func TestExerciseCopiesAndSaysWhatToDo(t *testing.T) {
 	}
 }
 
+func TestExercisesListed(t *testing.T) {
+	var out strings.Builder
+	listExercises(&out)
+	wantOutput(t, "make exercise without STEP", out.String(),
+		"  3            a tracer, one span per request", "  propagation  the propagation experiment", "(about 20 minutes)")
+}
+
 func TestUnknownExerciseListsThem(t *testing.T) {
 	var out strings.Builder
 	if code := exercise(&out, "9", "", false); code != 2 {
