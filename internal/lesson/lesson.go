@@ -7,6 +7,11 @@
 //
 // When a promise is broken, the message teaches: it says what is missing
 // and what usually causes it.
+//
+// Start, Run and Test run the programs with the harness of the steps'
+// tests (internal/e2e), so a package that calls them runs its tests
+// through e2e.Main. make check is TestCheck of this package, which
+// cmd/workshop runs: the check and the steps' tests share one code path.
 package lesson
 
 import (
