@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +13,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
@@ -59,79 +58,23 @@ func TestRequestLogLine(t *testing.T) {
 	}
 }
 
-// TestWildRequestsAreSlowTogether shows the mystery from the outside: a big
-// repository is slow, and a small one asked for at the same time is slow too.
+// TestWildRequestsAreSlowTogether: step 2's mystery, from the outside.
 func TestWildRequestsAreSlowTogether(t *testing.T) {
-	badThings, reindexTime = true, 300*time.Millisecond
-	t.Cleanup(func() { badThings, reindexTime = false, 2*time.Second })
-	github, githubURL := e2e.GitHub(t, fakegithub.Options{})
-	base := startApp(t, githubURL)
-
-	if took, err := timedGet(base + "/git/golang/go"); err != nil || took >= reindexTime {
-		t.Errorf("a small repository alone took %v (%v), want it fast", took, err)
-	}
-	if took, err := timedGet(base + "/git/torvalds/linux"); err != nil || took < reindexTime {
-		t.Errorf("a big repository took %v (%v), want at least %v", took, err, reindexTime)
-	}
-
-	// Both at once: the small one is asked for once the big one has its
-	// statistics from the stand-in and holds the login index lock.
-	asked := len(github.Requests())
-	type result struct {
-		took time.Duration
-		err  error
-	}
-	big := make(chan result, 1)
-	go func() {
-		took, err := timedGet(base + "/git/torvalds/linux")
-		big <- result{took, err}
-	}()
-	waitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) > asked })
-	waitFor(t, "torvalds/linux to take the login index lock", func() bool {
-		if loginIndex.TryLock() {
-			loginIndex.Unlock()
-			return false
-		}
-		return true
+	lesson.TestWildRequestsAreSlowTogether(t, lesson.Wild{
+		Start: startApp,
+		On: func(reindex time.Duration) func() {
+			saved := reindexTime
+			badThings, reindexTime = true, reindex
+			return func() { badThings, reindexTime = false, saved }
+		},
+		Held: func() bool {
+			if loginIndex.TryLock() {
+				loginIndex.Unlock()
+				return false
+			}
+			return true
+		},
 	})
-	small, err := timedGet(base + "/git/golang/go")
-	if err != nil {
-		t.Error(err)
-	}
-	if b := <-big; b.err != nil || b.took < reindexTime {
-		t.Errorf("the big repository next to a small one took %v (%v), want at least %v", b.took, b.err, reindexTime)
-	}
-	if small < reindexTime/2 {
-		t.Errorf("a small repository next to a big one took %v, want it held up", small)
-	}
-}
-
-// timedGet sends GET url and says how long the answer took, and fails
-// unless it is 200. Unlike contracttest.Get it does not stop the test, so
-// goroutines may call it.
-func timedGet(url string) (time.Duration, error) {
-	start := time.Now()
-	resp, err := http.Get(url)
-	if err != nil {
-		return time.Since(start), err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	took := time.Since(start)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: status %d, want 200", url, resp.StatusCode)
-	}
-	return took, err
-}
-
-// waitFor polls cond until it holds, and fails the test after 5 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // TestOneSpanPerRequest: step 3's lesson. Each request is one span, named
@@ -210,7 +153,7 @@ func TestMalformedTraceHeader(t *testing.T) {
 		// The span finishes as the handler returns, which can be just
 		// after the client has the answer.
 		var request *jaeger.Span
-		waitFor(t, "the request span", func() bool {
+		lesson.WaitFor(t, "the request span", func() bool {
 			for _, s := range reporter.GetSpans() {
 				if s := s.(*jaeger.Span); s.OperationName() == "GET /git/{owner}/{repo}" {
 					request = s

@@ -48,8 +48,8 @@ func TestMysterySolvedInJaeger(t *testing.T) {
 	// small one after the stand-in has answered the big one's request. Every
 	// answer of the stand-in takes 300 ms, so the small one reaches the lock
 	// that long after the big one took it.
-	waitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
-	waitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
+	lesson.WaitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
+	lesson.WaitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
 	resp, err := http.Get(stack.URL + "/git/golang/go")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 )
 
@@ -145,7 +146,8 @@ func testMalformedHeader(t *testing.T, n int, dir string, r Request) {
 }
 
 // TimedGet sends GET url and reads the answer, and returns how long that
-// took; an answer other than 200 is an error.
+// took; an answer other than 200 is an error. Unlike contracttest.Get it
+// does not stop the test, so goroutines may call it.
 func TimedGet(url string) (time.Duration, error) {
 	start := time.Now()
 	resp, err := http.Get(url)
@@ -159,4 +161,70 @@ func TimedGet(url string) (time.Duration, error) {
 		err = fmt.Errorf("GET %s: status %d, want 200", url, resp.StatusCode)
 	}
 	return took, err
+}
+
+// Wild is what TestWildRequestsAreSlowTogether needs of a one-program
+// step's package main, whose misbehaviour (wild.go) it runs in the test's
+// own process.
+type Wild struct {
+	// Start serves the program's routes against the GitHub at githubURL,
+	// and returns their base URL.
+	Start func(t *testing.T, githubURL string) string
+	// On switches the misbehaviour on, with reindex as the time a rebuild
+	// of the login index takes, and returns what switches it back.
+	On func(reindex time.Duration) (undo func())
+	// Held reports whether a request holds the login index lock.
+	Held func() bool
+}
+
+// TestWildRequestsAreSlowTogether shows step 2's mystery from the outside:
+// a big repository is slow, and a small one asked for at the same time is
+// slow too.
+func TestWildRequestsAreSlowTogether(t *testing.T, w Wild) {
+	const reindex = 300 * time.Millisecond
+	t.Cleanup(w.On(reindex))
+	github, githubURL := e2e.GitHub(t, fakegithub.Options{})
+	base := w.Start(t, githubURL)
+
+	if took, err := TimedGet(base + "/git/golang/go"); err != nil || took >= reindex {
+		t.Errorf("a small repository alone took %v (%v), want it fast", took, err)
+	}
+	if took, err := TimedGet(base + "/git/torvalds/linux"); err != nil || took < reindex {
+		t.Errorf("a big repository took %v (%v), want at least %v", took, err, reindex)
+	}
+
+	// Both at once: the small one is asked for once the big one has its
+	// statistics from the stand-in and holds the login index lock.
+	asked := len(github.Requests())
+	type result struct {
+		took time.Duration
+		err  error
+	}
+	big := make(chan result, 1)
+	go func() {
+		took, err := TimedGet(base + "/git/torvalds/linux")
+		big <- result{took, err}
+	}()
+	WaitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) > asked })
+	WaitFor(t, "torvalds/linux to take the login index lock", w.Held)
+	small, err := TimedGet(base + "/git/golang/go")
+	if err != nil {
+		t.Error(err)
+	}
+	if b := <-big; b.err != nil || b.took < reindex {
+		t.Errorf("the big repository next to a small one took %v (%v), want at least %v", b.took, b.err, reindex)
+	}
+	if small < reindex/2 {
+		t.Errorf("a small repository next to a big one took %v, want it held up", small)
+	}
+}
+
+// WaitFor polls cond until it holds, and fails the test after 5 seconds.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
