@@ -20,6 +20,8 @@
 //	computing/*     202 Accepted forever: statistics never get ready
 //	slow/*          answers after 30 seconds
 //	broken/*        500 Internal Server Error
+//	garbled/*       200 whose body is not JSON (an HTML page, as a proxy or
+//	                a captive portal in the way sends)
 //
 // Every other repository gets synthetic statistics, including one or two
 // deleted accounts ("author": null), as real repositories have. Names are
@@ -55,6 +57,9 @@ const RateLimitReset = 10 * time.Second
 
 // maxRecorded is how many requests Record keeps, the latest.
 const maxRecorded = 1000
+
+// Garbled is the body of the garbled/ owner's answers: not JSON.
+const Garbled = "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
 
 // SlowDelay is how long the "slow" owner takes to answer.
 const SlowDelay = 30 * time.Second
@@ -129,6 +134,10 @@ func (s *Server) contributorStats(w http.ResponseWriter, r *http.Request) {
 		}
 	case "broken":
 		writeMessage(w, http.StatusInternalServerError, "Server Error")
+	case "garbled":
+		// It says JSON, as a misconfigured proxy may; it is not.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprint(w, Garbled)
 	default:
 		if call <= s.opts.ComputeCalls {
 			w.WriteHeader(http.StatusAccepted) // GitHub sends 202 with an empty body

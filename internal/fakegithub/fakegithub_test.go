@@ -83,6 +83,7 @@ func TestOwnersTriggerGitHubFailures(t *testing.T) {
 		{"too-many", 429, "Retry-After"},
 		{"computing", 202, ""},
 		{"broken", 500, ""},
+		{"garbled", 200, ""},
 	}
 	for _, tc := range cases {
 		answer := get(t, server, "/repos/"+tc.owner+"/x/stats/contributors")
@@ -93,7 +94,10 @@ func TestOwnersTriggerGitHubFailures(t *testing.T) {
 			t.Errorf("%s: no %s header", tc.owner, tc.header)
 		}
 	}
-	if got := server.Requests(); len(got) != len(cases) {
+	if body := get(t, server, "/repos/garbled/x/stats/contributors").Body.String(); json.Valid([]byte(body)) {
+		t.Errorf("garbled: body %q is JSON", body)
+	}
+	if got := server.Requests(); len(got) != len(cases)+1 {
 		t.Errorf("recorded %d requests, want %d", len(got), len(cases))
 	}
 }
