@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,41 +31,29 @@ func TestContract(t *testing.T) {
 	contracttest.Run(t, startApp)
 }
 
-func TestRequestLogLine(t *testing.T) {
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	handler := logRequests(logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusTeapot, "short and stout")
-	}))
-
-	handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/git/a/b", nil))
-
-	line := logs.String()
-	for _, want := range []string{"method=GET", "path=/git/a/b", "status=418", "duration="} {
-		if !strings.Contains(line, want) {
-			t.Errorf("log line %q lacks %q", line, want)
-		}
-	}
-	if strings.Count(line, "\n") != 1 {
-		t.Errorf("want one log line per request, got %q", line)
-	}
-}
-
-// TestWildRequestsAreSlowTogether: step 2's mystery, from the outside.
-func TestWildRequestsAreSlowTogether(t *testing.T) {
-	lesson.TestWildRequestsAreSlowTogether(t, lesson.Wild{
+// TestInProcess: what every one-program step keeps, and step 2's lesson,
+// checked in this process (internal/lesson).
+func TestInProcess(t *testing.T) {
+	lesson.TestInProcess(t, lesson.Monolith{
+		Step:  2,
 		Start: startApp,
-		On: func(reindex time.Duration) func() {
-			saved := reindexTime
-			badThings, reindexTime = true, reindex
-			return func() { badThings, reindexTime = false, saved }
+		Handler: func(logger *slog.Logger, jaegerUI, githubURL string) http.Handler {
+			app := &app{github: newGitHubClient(githubURL, contracttest.Token), githubTimeout: time.Second}
+			return logRequests(logger, app.routes())
 		},
-		Held: func() bool {
-			if loginIndex.TryLock() {
-				loginIndex.Unlock()
-				return false
-			}
-			return true
+		Wild: lesson.Wild{
+			On: func(reindex time.Duration) func() {
+				saved := reindexTime
+				badThings, reindexTime = true, reindex
+				return func() { badThings, reindexTime = false, saved }
+			},
+			Held: func() bool {
+				if loginIndex.TryLock() {
+					loginIndex.Unlock()
+					return false
+				}
+				return true
+			},
 		},
 	})
 }

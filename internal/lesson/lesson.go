@@ -125,6 +125,10 @@ func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewher
 			}
 		case want.Parent == "" && got.ParentID() != "":
 			problems = append(problems, fmt.Sprintf("%s has a parent (%s); it should start the trace", want, describe(trace, parent, hasParent)))
+		case want.Parent != "" && got.ParentID() == "":
+			// A root: a trace of its own (a mocktracer's spans are all
+			// in one list).
+			problems = append(problems, missing(want, func(string, string) bool { return true }))
 		case want.Parent != "" && (!hasParent || parent.OperationName != want.Parent):
 			problems = append(problems, fmt.Sprintf(
 				"%s is a child of %s, want a child of %q: start it from the context that carries %q",

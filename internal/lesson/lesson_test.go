@@ -86,6 +86,16 @@ func TestMissingSpanTeaches(t *testing.T) {
 		"did you start it from the request's context?", "no span for counting the commits")
 }
 
+func TestRootThatShouldBeAChild(t *testing.T) {
+	trace := traceOf(
+		fakeSpan{service: "gateway", operation: request, parent: -1},
+		fakeSpan{service: "gateway", operation: fetch, parent: 0},
+		fakeSpan{service: "gateway", operation: count, parent: -1}, // from context.Background()
+	)
+	wantProblems(t, lessonRequest(t, 4, 0).Check(trace, "", nowhere),
+		"the span countCommits starts a trace of its own: did you start it from the request's context?")
+}
+
 func TestWrongParentAndExtraRoot(t *testing.T) {
 	trace := traceOf(
 		fakeSpan{service: "gateway", operation: request, parent: 9}, // a parent not in the trace

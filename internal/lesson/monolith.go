@@ -163,13 +163,8 @@ func TimedGet(url string) (time.Duration, error) {
 	return took, err
 }
 
-// Wild is what TestWildRequestsAreSlowTogether needs of a one-program
-// step's package main, whose misbehaviour (wild.go) it runs in the test's
-// own process.
+// Wild is a one-program step's misbehaviour (wild.go), for TestInProcess.
 type Wild struct {
-	// Start serves the program's routes against the GitHub at githubURL,
-	// and returns their base URL.
-	Start func(t *testing.T, githubURL string) string
 	// On switches the misbehaviour on, with reindex as the time a rebuild
 	// of the login index takes, and returns what switches it back.
 	On func(reindex time.Duration) (undo func())
@@ -177,14 +172,13 @@ type Wild struct {
 	Held func() bool
 }
 
-// TestWildRequestsAreSlowTogether shows step 2's mystery from the outside:
-// a big repository is slow, and a small one asked for at the same time is
-// slow too.
-func TestWildRequestsAreSlowTogether(t *testing.T, w Wild) {
+// testWild shows step 2's mystery from the outside: a big repository is
+// slow, and a small one asked for at the same time is slow too.
+func testWild(t *testing.T, m Monolith) {
 	const reindex = 300 * time.Millisecond
-	t.Cleanup(w.On(reindex))
+	t.Cleanup(m.On(reindex))
 	github, githubURL := e2e.GitHub(t, fakegithub.Options{})
-	base := w.Start(t, githubURL)
+	base := m.Start(t, githubURL)
 
 	if took, err := TimedGet(base + "/git/golang/go"); err != nil || took >= reindex {
 		t.Errorf("a small repository alone took %v (%v), want it fast", took, err)
@@ -206,7 +200,7 @@ func TestWildRequestsAreSlowTogether(t *testing.T, w Wild) {
 		big <- result{took, err}
 	}()
 	WaitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) > asked })
-	WaitFor(t, "torvalds/linux to take the login index lock", w.Held)
+	WaitFor(t, "torvalds/linux to take the login index lock", m.Held)
 	small, err := TimedGet(base + "/git/golang/go")
 	if err != nil {
 		t.Error(err)
