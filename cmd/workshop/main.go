@@ -234,6 +234,8 @@ func check(w io.Writer, step, dir string) int {
 	fmt.Fprintf(w, "\nPASS (%s): your code keeps step %d's promise.\n", took, n)
 	if next, err := lesson.FindExercise(strconv.Itoa(n + 1)); err == nil {
 		fmt.Fprintf(w, "Next: make exercise STEP=%s\n", next.Name)
+	} else if step, err := topology.Find(n + 1); err == nil {
+		fmt.Fprintf(w, "Next: step %d (%s), which has no exercise yet: make run STEP=%d\n", step.Number, step.Dir, step.Number)
 	} else {
 		fmt.Fprintf(w, "That was the last step. Try the propagation experiment: make exercise STEP=propagation\n")
 	}
