@@ -1,0 +1,197 @@
+package failures
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+)
+
+// TestRedisStoppedThenRestarted: with Redis down, the gateway answers 503
+// at once (within 2 s) and says to try again; its queue.Push span has
+// error=true and logs the refused connection. Once Redis is back (empty),
+// requests succeed again, no program restarted.
+func TestRedisStoppedThenRestarted(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	wantOK(t, s, "golang/go")
+	if err := s.Redis.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, s.URL+"/git/golang/go", nil)
+	wantError(t, a, http.StatusServiceUnavailable, "Redis", 2*time.Second)
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "queue.Push", "connection refused")
+	alive(t, s)
+
+	s.Redis.Restart(t)
+	var last answer
+	eventually(t, 15*time.Second, func() bool {
+		last = call(t, s.URL+"/git/golang/go", nil)
+		return last.status == http.StatusOK
+	}, func() string { return "still " + last.error })
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
+}
+
+// TestRedisHung: a Redis that hangs (SIGSTOP: connections open, no
+// answers) gets the client a 503 within 3 s, not a request that hangs
+// with it; the queue.Push span has error=true and logs the timeout. Once
+// Redis goes on, so do requests.
+func TestRedisHung(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	wantOK(t, s, "golang/go")
+	s.Redis.Pause(t)
+	a := call(t, s.URL+"/git/golang/go", nil)
+	wantError(t, a, http.StatusServiceUnavailable, "Redis", 3*time.Second)
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "queue.Push", "timeout")
+	alive(t, s)
+
+	s.Redis.Resume(t)
+	var last answer
+	eventually(t, 15*time.Second, func() bool {
+		last = call(t, s.URL+"/git/golang/go", nil)
+		return last.status == http.StatusOK
+	}, func() string { return "still " + last.error })
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
+}
+
+// TestCleanerStopped: with no cleaner, the job waits in the queue and the
+// client gets a 504 once REPLY_TIMEOUT is over; queue.WaitForReply has
+// error=true and a log that no answer came. The job is not lost silently:
+// the cleaner, started again, drops it with a log line, its client gone.
+func TestCleanerStopped(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"gateway": {"REPLY_TIMEOUT": "2s"}}})
+	cleaner := s.Programs["cleaner"]
+	if err := cleaner.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, s.URL+"/git/golang/go", nil)
+	wantError(t, a, http.StatusGatewayTimeout, "cleaner did not answer", 3*time.Second)
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "queue.WaitForReply", "no answer before the job's deadline")
+	rdb := redisOf(t, s)
+	if n, err := rdb.XLen(context.Background(), jobsStream).Result(); err != nil || n != 1 {
+		t.Errorf("%d jobs queued (%v), want the one waiting", n, err)
+	}
+
+	cleaner.Restart(t)
+	noDeadLetters(t, rdb)
+	if !strings.Contains(cleaner.Output(), "dropped a job whose client stopped waiting") {
+		t.Errorf("the cleaner did not log the job it dropped:\n%s", cleaner.Output())
+	}
+	wantOK(t, s, "golang/go")
+	alive(t, s)
+}
+
+// TestCleanerKilledMidJob: a cleaner killed in the middle of a job (with
+// BAD_THINGS on, a big repository takes 2 s) and started again takes the
+// job over once it has sat idle for 5 s, and the client gets its 200.
+// The trace shows the wait: cleanJob starts 5 s or more after queue.Push.
+func TestCleanerKilledMidJob(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}})
+	rdb := redisOf(t, s)
+	cleaner := s.Programs["cleaner"]
+	done := make(chan answer, 1)
+	go func() {
+		a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- a
+	}()
+	eventually(t, 10*time.Second, func() bool {
+		pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
+		return err == nil && pending.Count == 1
+	}, func() string { return "the cleaner never took the job" })
+	cleaner.Kill()
+	cleaner.Restart(t)
+
+	a := <-done
+	if a.status != http.StatusOK {
+		t.Fatalf("answer %d %q, want 200 once the job is taken over", a.status, a.error)
+	}
+	if !strings.Contains(cleaner.Output(), "took over an abandoned job") {
+		t.Errorf("the restarted cleaner did not log that it took the job over:\n%s", cleaner.Output())
+	}
+	trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "cleanJob", nil, "")
+	push, _ := findSpan(trace, "gateway", "queue.Push", nil)
+	job, _ := findSpan(trace, "cleaner", "cleanJob", nil)
+	if wait := time.Duration(job.StartTime-push.StartTime) * time.Microsecond; wait < 5*time.Second {
+		t.Errorf("cleanJob starts %s after queue.Push, want the 5 s of the takeover", wait)
+	}
+	alive(t, s)
+	noDeadLetters(t, rdb)
+}
+
+// TestCleanerRestarted: requests sent while the cleaner restarts wait in
+// the queue and each gets its 200 from the new cleaner, whose cleanJob
+// span joins the request's trace.
+func TestCleanerRestarted(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	cleaner := s.Programs["cleaner"]
+	if err := cleaner.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	repos := []string{"golang/go", "torvalds/linux", "rust-lang/rust", "nodejs/node"}
+	got := make([]answer, len(repos))
+	var wg sync.WaitGroup
+	for i, repo := range repos {
+		wg.Go(func() {
+			a, err := tryCall(s.URL+"/git/"+repo, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = a
+		})
+	}
+	rdb := redisOf(t, s)
+	eventually(t, 10*time.Second, func() bool {
+		n, err := rdb.XLen(context.Background(), jobsStream).Result()
+		return err == nil && n == int64(len(repos))
+	}, func() string { return "the jobs were not queued" })
+	cleaner.Restart(t)
+	wg.Wait()
+	for i, a := range got {
+		if a.status != http.StatusOK {
+			t.Errorf("GET /git/%s = %d %q, want 200", repos[i], a.status, a.error)
+			continue
+		}
+		wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "cleanJob", nil, "")
+	}
+	alive(t, s)
+	noDeadLetters(t, rdb)
+}
+
+// TestContributorsDown: with the contributors service down, the gateway
+// answers 502 at once (within 1 s); its fetchStats span has error=true and
+// logs that the service is unreachable. No job is queued. Once it is back, so are
+// the answers.
+func TestContributorsDown(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	contributors := s.Programs["contributors"]
+	if err := contributors.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, s.URL+"/git/golang/go", nil)
+	wantError(t, a, http.StatusBadGateway, "contributors service is unreachable", time.Second)
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "fetchStats", "unreachable")
+	rdb := redisOf(t, s)
+	noDeadLetters(t, rdb)
+
+	contributors.Restart(t)
+	var last answer
+	eventually(t, 10*time.Second, func() bool {
+		last = call(t, s.URL+"/git/golang/go", nil)
+		return last.status == http.StatusOK
+	}, func() string { return "still " + last.error })
+	alive(t, s)
+}
