@@ -371,3 +371,24 @@ func TestScreenshot(t *testing.T) {
 	}
 	t.Logf("wrote %s (%d bytes), trace %s", path, len(png), id)
 }
+
+// TestLinkOpenedBeforeTheSpans: a trace link opened before the trace's
+// spans reach Jaeger (a program logs it as it answers; its spans follow
+// within a second) shows the trace once they arrive.
+func TestLinkOpenedBeforeTheSpans(t *testing.T) {
+	tab := browser(t)
+	inst := e2e.Jaeger(t)
+	tracer, closer := jaegerclient.NewTracer("viewertest", jaegerclient.NewConstSampler(true),
+		jaegerclient.NewRemoteReporter(transport.NewHTTPTransport(inst.CollectorEndpoint)))
+	defer closer.Close()
+	span := tracer.StartSpan("late")
+	id := span.Context().(jaegerclient.SpanContext).TraceID().String()
+
+	do(t, tab, chromedp.Navigate(inst.QueryURL+"/trace/"+id))
+	span.Finish()
+	closer.Close() // sends the span now, after the page asked for it
+	do(t, tab, chromedp.WaitVisible(chromedp.CSS(`body[data-state]:not([data-state="loading"])`)))
+	if state := get(t, tab, chromedp.Evaluate[string](`document.body.dataset.state`)); state != "trace" {
+		t.Errorf("the page's state is %q, want the trace", state)
+	}
+}

@@ -222,20 +222,29 @@
     }
     setState("loading");
     message("info", "Loading trace " + id + "…");
+    // A link opened as soon as it is logged can beat the spans to Jaeger:
+    // the programs send theirs within a second. Wait that long, as
+    // cmd/trace does, for the trace and for the parents its spans name.
+    const deadline = Date.now() + arrivalMs;
     let data;
-    try {
-      data = await api("/api/traces/" + encodeURIComponent(id));
-    } catch (e) {
-      setState("error");
-      message("error", "Trace " + id + ": " + e.message);
-      return;
+    for (;;) {
+      try {
+        data = await api("/api/traces/" + encodeURIComponent(id));
+      } catch (e) {
+        setState("error");
+        message("error", "Trace " + id + ": " + e.message);
+        return;
+      }
+      const whole = data && data.length > 0 && !layout(data[0]).some(r => r.problem);
+      if (whole || Date.now() >= deadline) break;
+      if (data && data.length > 0) renderTrace(data[0]);
+      await new Promise(resolve => setTimeout(resolve, 250));
     }
     if (!data || data.length === 0) {
       setState("not-found");
       message("error", el("strong", {}, "No trace " + id + " in this Jaeger."),
-        " Its spans may not have arrived yet (the programs send them within a second: ",
-        el("a", { href: location.pathname }, "reload"),
-        "), or Jaeger has restarted since: it keeps traces in memory only, so stopping ",
+        " Its spans did not arrive within " + arrivalMs / 1000 + " seconds, so it is not a trace of this Jaeger's, " +
+        "or Jaeger has restarted since: it keeps traces in memory only, so stopping ",
         el("code", {}, "make run"), " loses them. ",
         el("a", { href: "/search" }, "See the latest traces."));
       return;
@@ -243,6 +252,9 @@
     renderTrace(data[0]);
     setState("trace");
   }
+
+  // arrivalMs is how long a trace, or a span's parent, is waited for.
+  const arrivalMs = 3000;
 
   function renderTrace(trace) {
     const sum = summary(trace);
