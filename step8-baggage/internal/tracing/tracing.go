@@ -1,0 +1,87 @@
+// Package tracing is step 5's tracing.go, shared by the step's programs:
+// the tracer, and a span for every request. In this step all three programs
+// use it, and a request's trace crosses from one to the next.
+package tracing
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
+	"github.com/uber/jaeger-client-go"
+	"github.com/uber/jaeger-client-go/config"
+)
+
+// Init makes a Jaeger tracer for service. It reads the standard JAEGER_*
+// environment variables: JAEGER_ENDPOINT sends spans over HTTP to a
+// collector (http://localhost:14268/api/traces); without it they go over
+// UDP to an agent (JAEGER_AGENT_HOST:JAEGER_AGENT_PORT, localhost:6831).
+//
+// Closing the returned io.Closer flushes the spans still buffered.
+func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading JAEGER_* variables: %w", err)
+	}
+	cfg.ServiceName = service
+
+	// Left alone, the sampler asks Jaeger which requests to trace and traces
+	// none until it has an answer (and Jaeger v2 before 2.16 answers in a
+	// format this client cannot read). For a tutorial: trace every request.
+	if os.Getenv("JAEGER_SAMPLER_TYPE") == "" {
+		cfg.Sampler.Type = jaeger.SamplerTypeConst
+		cfg.Sampler.Param = 1
+	}
+	// 128-bit trace IDs are what Jaeger v2 (and W3C Trace Context) show.
+	cfg.Gen128Bit = true
+	// Finished spans wait in a queue until they are sent, every second;
+	// when it is full, spans are dropped without a word. The default (100
+	// spans) overflows at a few hundred requests a second: docs/benchmarks.md.
+	if os.Getenv("JAEGER_REPORTER_MAX_QUEUE_SIZE") == "" {
+		cfg.Reporter.QueueSize = 10_000
+	}
+
+	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+}
+
+// TraceRequest gives every request a span named for its route, and tells
+// the client the trace ID so that a slow answer leads straight to its trace.
+// If the request's headers carry a trace (uber-trace-id), the span joins it.
+func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// No header, or a malformed one, gives a nil parent: a new trace.
+		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
+		defer span.Finish()
+		// OpenTracing's standard tags, which Jaeger (and any other tracer)
+		// knows how to show and search.
+		ext.HTTPMethod.Set(span, r.Method)
+		ext.HTTPUrl.Set(span, r.URL.String())
+		if sc, ok := span.Context().(jaeger.SpanContext); ok {
+			w.Header().Set("X-Trace-Id", sc.TraceID().String())
+		}
+
+		recorder := &web.StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
+		next(recorder, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
+		ext.HTTPStatusCode.Set(span, uint16(recorder.Status))
+		if recorder.Status >= http.StatusInternalServerError {
+			ext.Error.Set(span, true)
+		}
+	}
+}
+
+// jaegerLogger lets the tracer report its own troubles (Jaeger unreachable,
+// spans dropped) in our log instead of keeping quiet about them.
+type jaegerLogger struct{ logger *slog.Logger }
+
+func (l jaegerLogger) Error(msg string) { l.logger.Error("jaeger: " + msg) }
+
+// Infof gets the tracer's chatter ("debug logging disabled"): debug level.
+func (l jaegerLogger) Infof(msg string, args ...any) {
+	l.logger.Debug("jaeger: " + fmt.Sprintf(msg, args...))
+}
