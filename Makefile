@@ -10,7 +10,7 @@
 # make run STEP=N is `go run ./cmd/tutorial run N`, built first so that its
 # exit status and errors are its own (go run adds "exit status 2").
 run:
-	@case "$(STEP)" in 6|7) scripts/install-redis ;; esac
+	@case "$(STEP)" in 6|7|8|9) scripts/install-redis ;; esac
 	@go build -o bin/tutorial ./cmd/tutorial
 	@bin/tutorial run $(STEP)
 

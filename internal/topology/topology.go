@@ -86,7 +86,9 @@ func Steps() []Step {
 			Port: 8000, Public: true, Env: env,
 		}}})
 	}
-	for n, dir := range map[int]string{6: "step6-distributed-single-span", 7: "step7-distributed-multi-span"} {
+	for n, dir := range map[int]string{
+		6: "step6-distributed-single-span", 7: "step7-distributed-multi-span", 8: "step8-baggage",
+	} {
 		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
 		jaeger := func(env map[string]string, traced bool) map[string]string {
 			if traced {
@@ -105,12 +107,12 @@ func Steps() []Step {
 				Env: jaeger(map[string]string{
 					"PORT":           "8001",
 					"GITHUB_API_URL": "http://{github}/",
-				}, n == 7)},
+				}, n >= 7)},
 			{Service: name("cleaner"), Package: "./" + dir + "/cleaner", Port: 8002,
 				Env: jaeger(map[string]string{
 					"PORT":       "8002",
 					"REDIS_ADDR": "{redis}",
-				}, n == 7)},
+				}, n >= 7)},
 		}})
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].Number < steps[j].Number })

@@ -9,8 +9,8 @@ import (
 
 func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 	steps := Steps()
-	if len(steps) != 7 {
-		t.Fatalf("%d steps, want 7", len(steps))
+	if len(steps) != 8 {
+		t.Fatalf("%d steps, want 8", len(steps))
 	}
 	for i, step := range steps {
 		if step.Number != i+1 {
@@ -57,9 +57,9 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFindUnknownStepListsTheSteps(t *testing.T) {
-	_, err := Find(9)
+	_, err := Find(10)
 	if err == nil {
-		t.Fatal("Find(9) found a step")
+		t.Fatal("Find(10) found a step")
 	}
 	for _, step := range []string{
 		"1 (step1-monolith)",
@@ -69,12 +69,13 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 		"5 (step5-tags-logs)",
 		"6 (step6-distributed-single-span)",
 		"7 (step7-distributed-multi-span)",
+		"8 (step8-baggage)",
 	} {
 		if !strings.Contains(err.Error(), step) {
-			t.Errorf("Find(9) error %q does not name step %s", err, step)
+			t.Errorf("Find(10) error %q does not name step %s", err, step)
 		}
 	}
-	if !strings.Contains(err.Error(), "no step 9") {
-		t.Errorf("Find(9) error %q does not name the step asked for", err)
+	if !strings.Contains(err.Error(), "no step 10") {
+		t.Errorf("Find(10) error %q does not name the step asked for", err)
 	}
 }
