@@ -35,6 +35,9 @@ type Instance struct {
 	CollectorEndpoint string // http://127.0.0.1:P/api/traces, a JAEGER_ENDPOINT
 	AgentHostPort     string // 127.0.0.1:P, JAEGER_AGENT_HOST and JAEGER_AGENT_PORT
 	HealthURL         string // healthcheckv2's status page: 200 when every component is up
+	// OTLPEndpoint receives OpenTelemetry's OTLP over HTTP (Jaeger's 4318):
+	// an OTEL_EXPORTER_OTLP_ENDPOINT, whose /v1/traces takes the spans.
+	OTLPEndpoint string // http://127.0.0.1:P
 
 	process *proc.Process
 	dir     string // holds the generated configuration
@@ -105,6 +108,7 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 		QueryURL:          "http://127.0.0.1:" + strconv.Itoa(p.Query),
 		CollectorEndpoint: "http://127.0.0.1:" + strconv.Itoa(p.ThriftHTTP) + "/api/traces",
 		AgentHostPort:     "127.0.0.1:" + strconv.Itoa(p.ThriftCompact),
+		OTLPEndpoint:      "http://127.0.0.1:" + strconv.Itoa(p.OTLPHTTP),
 		HealthURL:         "http://127.0.0.1:" + strconv.Itoa(p.Health) + "/status",
 		dir:               dir,
 		log:               proc.NewTail(logTailBytes),

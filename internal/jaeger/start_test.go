@@ -48,7 +48,14 @@ func TestTwoInstancesSideBySide(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		for _, addr := range []string{inst.QueryURL, inst.CollectorEndpoint, "http://" + inst.AgentHostPort} {
+		// OTLP over HTTP: an export with no spans is accepted.
+		resp, err := http.Post(inst.OTLPEndpoint+"/v1/traces", "application/json", strings.NewReader(`{"resourceSpans":[]}`))
+		if err != nil {
+			t.Error(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+			t.Errorf("POST %s/v1/traces: %s", inst.OTLPEndpoint, resp.Status)
+		}
+		for _, addr := range []string{inst.QueryURL, inst.CollectorEndpoint, "http://" + inst.AgentHostPort, inst.OTLPEndpoint} {
 			if !strings.HasPrefix(addr, "http://127.0.0.1:") {
 				t.Errorf("%s is not on 127.0.0.1", addr)
 			}
@@ -57,7 +64,7 @@ func TestTwoInstancesSideBySide(t *testing.T) {
 			t.Error("Latest of an unknown service: no error")
 		}
 	}
-	if a.QueryURL == b.QueryURL || a.CollectorEndpoint == b.CollectorEndpoint || a.AgentHostPort == b.AgentHostPort {
+	if a.QueryURL == b.QueryURL || a.CollectorEndpoint == b.CollectorEndpoint || a.AgentHostPort == b.AgentHostPort || a.OTLPEndpoint == b.OTLPEndpoint {
 		t.Errorf("instances share ports: %+v and %+v", a, b)
 	}
 
