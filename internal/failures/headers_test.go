@@ -1,0 +1,94 @@
+package failures
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+)
+
+// TestMalformedTraceHeader: a client's broken uber-trace-id is no error
+// of the request: it gets its 200, and its span starts a new trace (step
+// 5 reads no trace header at all).
+func TestMalformedTraceHeader(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		for _, bad := range []string{
+			"garbage",
+			"1:2:3",                              // a part short
+			"zzzz:1:0:1",                         // not hex
+			"0:0:0:1",                            // no trace ID
+			strings.Repeat("f", 4000) + ":1:0:1", // too long to be an ID
+			"abc:def:0:1:extra",
+		} {
+			a := call(t, s.URL+"/git/golang/go", http.Header{"Uber-Trace-Id": {bad}})
+			if a.status != http.StatusOK {
+				t.Errorf("uber-trace-id %.40q: %d %q, want 200", bad, a.status, a.error)
+				continue
+			}
+			trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
+			root, _ := findSpan(trace, "gateway", "GET /git/{owner}/{repo}", nil)
+			if root.ParentID() != "" {
+				t.Errorf("uber-trace-id %.40q: the request's span has a parent %s, want a new trace", bad, root.ParentID())
+			}
+		}
+		alive(t, s)
+		if n == 7 {
+			noDeadLetters(t, redisOf(t, s))
+		}
+	})
+}
+
+// TestOversizedBaggage: baggage (uberctx-* headers) travels with every
+// call and every job of a request, so the gateway keeps at most 8 items
+// of at most 256 bytes each; the rest is dropped, and the request's span
+// logs how many. The request itself succeeds. Headers over 16 KiB in all
+// are refused by Go's server: 431, in plain text (net/http answers before
+// any handler runs).
+func TestOversizedBaggage(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	many := http.Header{}
+	for i := range 100 {
+		many.Set(fmt.Sprintf("Uberctx-Item%03d", i), "value")
+	}
+	for name, header := range map[string]http.Header{
+		"100 items":       many,
+		"a 10 KiB item":   {"Uberctx-Big": {strings.Repeat("x", 10<<10)}},
+		"jaeger-baggage":  {"Jaeger-Baggage": {strings.TrimSuffix(strings.Repeat("k=v,", 100), ",")}},
+		"with a trace ID": withTrace(many),
+	} {
+		a := call(t, s.URL+"/git/golang/go", header)
+		if a.status != http.StatusOK {
+			t.Errorf("%s: %d %q, want 200", name, a.status, a.error)
+			continue
+		}
+		wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
+			return hasLog(s, "baggage dropped")
+		}, "a log that baggage was dropped")
+		wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "cleanJob", nil, "")
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/git/golang/go", nil)
+	req.Header.Set("Uberctx-Huge", strings.Repeat("x", 32<<10))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("32 KiB of headers: %s, want 431", resp.Status)
+	}
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
+}
+
+// withTrace is header with a trace context of the client's own.
+func withTrace(header http.Header) http.Header {
+	header = header.Clone()
+	header.Set("Uber-Trace-Id", "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1")
+	return header
+}
