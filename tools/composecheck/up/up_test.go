@@ -230,7 +230,8 @@ func TestComposeUp(t *testing.T) {
 		var r result
 		// Each profile's clean-up brings it down whatever happened, so a
 		// failure does not stop the next.
-		if t.Run(step.Profile(), func(t *testing.T) { r = testProfile(t, c, step) }) {
+		t.Run(step.Profile(), func(t *testing.T) { r = testProfile(t, c, step) })
+		if r.profile != "" {
 			results = append(results, r)
 		}
 	}
@@ -259,7 +260,7 @@ func TestComposeUp(t *testing.T) {
 // testProfile brings one step up, checks it, and brings it down.
 func testProfile(t *testing.T, c *compose, step topology.Step) result {
 	ctx := t.Context()
-	r := result{profile: step.Profile()}
+	r := result{}
 	volumesBefore := volumes(ctx)
 	t.Cleanup(func() {
 		// Whatever happened, leave nothing running for the next profile.
@@ -301,6 +302,7 @@ func testProfile(t *testing.T, c *compose, step topology.Step) result {
 	start = time.Now()
 	out, err = c.run(downCtx, "--profile", step.Profile(), "down")
 	r.down = time.Since(start)
+	r.profile = step.Profile() // measured, though it may have failed a check
 	if err != nil {
 		t.Fatalf("docker compose --profile %s down: %v\n%s", step.Profile(), err, lastLines(out, 30))
 	}
@@ -341,7 +343,7 @@ func checkPorts(t *testing.T, c *compose, step topology.Step) {
 // contract's answer. It returns the X-Trace-Id header.
 func checkRequest(t *testing.T, port int) string {
 	url := fmt.Sprintf("http://127.0.0.1:%d/git/golang/go", port)
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: noKeepAlive()}
 	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -383,7 +385,7 @@ func checkTrace(t *testing.T, step topology.Step, traceID string) string {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	client := &jaeger.Client{QueryURL: jaegerUI, HTTP: &http.Client{Timeout: 5 * time.Second}}
+	client := &jaeger.Client{QueryURL: jaegerUI, HTTP: &http.Client{Timeout: 5 * time.Second, Transport: noKeepAlive()}}
 	trace, err := client.WaitForTrace(ctx, traceID, func(trace jaeger.Trace) bool { return len(services(trace)) >= len(traced) })
 	if err != nil {
 		t.Fatalf("trace %s from %s/api/traces: %v (want spans of %v)", traceID, jaegerUI, err, traced)
@@ -438,6 +440,14 @@ func testWarmUp(t *testing.T, c *compose, step topology.Step) time.Duration {
 		t.Errorf("up --wait took %s once the images were built, want under %s: check the health-check interval in docker-compose.yml", took.Round(100*time.Millisecond), warmUpLimit)
 	}
 	return took
+}
+
+// noKeepAlive: an idle connection of ours would hold up a service's
+// graceful stop, and `down` would wait its 10 s for it.
+func noKeepAlive() *http.Transport {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DisableKeepAlives = true
+	return transport
 }
 
 func checkFree(t *testing.T, port int) {
