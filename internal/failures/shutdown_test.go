@@ -1,0 +1,61 @@
+package failures
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+)
+
+// TestShutdownUnderLoad: SIGTERM while requests are in flight (GitHub
+// takes a second to answer each): every one of them completes with its
+// 200, the program exits with status 0, and it flushed its spans on the
+// way out: each request's span is in Jaeger. In step 7 the contributors
+// service and the cleaner then stop cleanly too.
+func TestShutdownUnderLoad(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		github, githubURL := e2e.GitHub(t, fakegithub.Options{Latency: time.Second})
+		// Spans are sent once a minute: only the flush on the way out
+		// sends the requests' spans before the test looks for them.
+		s := start(t, n, lesson.Options{GitHubURL: githubURL,
+			Env: map[string]string{"JAEGER_REPORTER_FLUSH_INTERVAL": "1m"}})
+		const inFlight = 8
+		got := make([]answer, inFlight)
+		var wg sync.WaitGroup
+		for i := range inFlight {
+			wg.Go(func() {
+				a, err := tryCall(s.URL+fmt.Sprintf("/git/load/repo%d", i), nil)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = a
+			})
+		}
+		eventually(t, 10*time.Second, func() bool { return len(github.Requests()) >= inFlight },
+			func() string { return "the requests did not reach GitHub" })
+		if err := s.Public().Stop(); err != nil {
+			t.Errorf("SIGTERM with %d requests in flight: %v", inFlight, err)
+		}
+		wg.Wait()
+		for i, a := range got {
+			if a.status != http.StatusOK {
+				t.Errorf("request %d: %d %q, want 200", i, a.status, a.error)
+				continue
+			}
+			wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
+		}
+		if n == 7 {
+			noDeadLetters(t, redisOf(t, s))
+			for _, name := range []string{"contributors", "cleaner"} {
+				if err := s.Programs[name].Stop(); err != nil {
+					t.Errorf("SIGTERM: %v", err)
+				}
+			}
+		}
+	})
+}
