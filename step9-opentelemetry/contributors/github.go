@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+)
+
+// newGitHubClient talks to apiURL (GitHub's, or the stand-in's). A token, if
+// given, is sent as a bearer token and lifts the limit of 60 requests an hour.
+func newGitHubClient(apiURL, token string) *github.Client {
+	client := github.NewClient(nil)
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	client.BaseURL, _ = client.BaseURL.Parse(apiURL)
+	if token != "" {
+		client = client.WithAuthToken(token)
+	}
+	return client
+}
+
+// GitHub's naming rules: a login is letters, digits and single hyphens
+// (at most 39 characters); a repository name is letters, digits, '.', '-'
+// and '_' (at most 100). Checking here saves a call that could only fail.
+var (
+	validOwner = regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
+	validRepo  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+)
+
+func validateRepo(owner, repo string) error {
+	if len(owner) > 39 || !validOwner.MatchString(owner) {
+		return fmt.Errorf("invalid owner %.40q: GitHub logins are letters, digits and single hyphens, at most 39 characters", owner)
+	}
+	if len(repo) > 100 || !validRepo.MatchString(repo) || repo == "." || repo == ".." {
+		return fmt.Errorf("invalid repository name %.100q: letters, digits, '.', '-' and '_', at most 100 characters", repo)
+	}
+	return nil
+}
+
+// GitHub computes statistics in the background: a repository it has not
+// computed recently answers 202 Accepted with an empty body. We ask again
+// after these pauses (a few seconds in all) and then give up. The talk's
+// demo took the empty 202 for "no contributors".
+var statsRetryDelays = []time.Duration{
+	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second,
+}
+
+var errStatsNotReady = errors.New("GitHub is still computing this repository's statistics; try again in a few seconds")
+
+func fetchContributorStats(ctx context.Context, client *github.Client, owner, repo string) (_ []*github.ContributorStats, err error) {
+	// A child of the request's span, which ctx carries; the new ctx carries
+	// this span in turn, for anything we call from here.
+	span, ctx := opentracing.StartSpanFromContext(ctx, "fetchContributorStats", ext.SpanKindRPCClient)
+	defer span.Finish()
+	ext.HTTPMethod.Set(span, http.MethodGet)
+	ext.HTTPUrl.Set(span, fmt.Sprintf("%srepos/%s/%s/stats/contributors", client.BaseURL, owner, repo))
+	defer func() {
+		if err != nil {
+			ext.LogError(span, err) // the error tag, and a log: what went wrong, and when
+		}
+	}()
+
+	for attempt := 0; ; attempt++ {
+		stats, response, err := client.Repositories.ListContributorsStats(ctx, owner, repo)
+		if response != nil {
+			ext.HTTPStatusCode.Set(span, uint16(response.StatusCode))
+		}
+		var accepted *github.AcceptedError
+		if !errors.As(err, &accepted) {
+			return stats, err
+		}
+		if attempt == len(statsRetryDelays) {
+			return nil, errStatsNotReady
+		}
+		span.LogFields(
+			log.String("event", "statistics not ready (202), retrying"),
+			log.Int("attempt", attempt+1),
+			log.String("retry_in", statsRetryDelays[attempt].String()),
+		)
+		select {
+		case <-time.After(statsRetryDelays[attempt]):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// writeGitHubError tells the client whose problem it is: its own (404),
+// a matter of waiting (429), or GitHub's (502, 504). The talk's GitHub proxy
+// answered 200 whatever happened.
+func writeGitHubError(w http.ResponseWriter, err error) {
+	var (
+		rateLimit *github.RateLimitError
+		secondary *github.AbuseRateLimitError
+		response  *github.ErrorResponse
+	)
+	switch {
+	case errors.As(err, &rateLimit):
+		retryAfter(w, time.Until(rateLimit.Rate.Reset.Time))
+		web.WriteError(w, http.StatusTooManyRequests, "GitHub's rate limit is exhausted; set GITHUB_TOKEN or try again later")
+	case errors.As(err, &secondary):
+		retryAfter(w, secondary.GetRetryAfter())
+		web.WriteError(w, http.StatusTooManyRequests, "GitHub's secondary rate limit was hit; try again later")
+	case errors.As(err, &response) && response.Response.StatusCode == http.StatusTooManyRequests:
+		seconds, _ := strconv.Atoi(response.Response.Header.Get("Retry-After"))
+		retryAfter(w, time.Duration(seconds)*time.Second)
+		web.WriteError(w, http.StatusTooManyRequests, "GitHub's rate limit was hit; try again later")
+	case errors.As(err, &response) && response.Response.StatusCode == http.StatusNotFound:
+		web.WriteError(w, http.StatusNotFound, "repository not found on GitHub")
+	case errors.Is(err, context.DeadlineExceeded):
+		web.WriteError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
+	case errors.Is(err, errStatsNotReady):
+		web.WriteError(w, http.StatusBadGateway, err.Error())
+	case errors.As(err, &response):
+		web.WriteError(w, http.StatusBadGateway, "GitHub answered "+response.Response.Status)
+	default:
+		// err names GitHub's address, perhaps an internal one: not for the
+		// client.
+		web.WriteError(w, http.StatusBadGateway, "GitHub request failed")
+	}
+}
+
+// retryAfter sets the Retry-After header in whole seconds, at least one.
+func retryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.5))))
+}

@@ -1,0 +1,90 @@
+// The contributors service: our GitHub proxy. It answers
+// GET /stats/{owner}/{repo} with GitHub's raw contributor statistics, and
+// GitHub's failures as our statuses (the talk's proxy answered 200 always).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/tracing"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "contributors")
+	if err := run(logger); err != nil {
+		logger.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	// Ctrl-C (SIGINT) or "docker stop" (SIGTERM) cancels ctx.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tracer, closer, err := tracing.Init("contributors", logger)
+	if err != nil {
+		return err
+	}
+	defer closer.Close() // flush the last spans on the way out
+	opentracing.SetGlobalTracer(tracer)
+
+	app := &app{
+		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		githubTimeout: 10 * time.Second,
+	}
+	// The longest a request takes: GitHub's answer, and a little more.
+	longest := app.githubTimeout + 5*time.Second
+	server := &http.Server{
+		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
+		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      longest,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return web.Serve(ctx, logger, server, longest)
+}
+
+// app holds what the handlers need.
+type app struct {
+	github        *github.Client
+	githubTimeout time.Duration // for the whole fetch, 202 retries included
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(a.getStats))
+	mux.HandleFunc("GET /healthz", web.Healthz)
+	mux.HandleFunc("/", web.NotFound)
+	return web.CleanPaths(mux)
+}
+
+func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
+	owner, repo := r.PathValue("owner"), r.PathValue("repo")
+	opentracing.SpanFromContext(r.Context()).SetTag("repo", owner+"/"+repo)
+	if err := validateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), a.githubTimeout)
+	defer cancel()
+	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
+	if err != nil {
+		writeGitHubError(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, stats)
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+)
+
+// serviceError is a failure of another service, with the status and message
+// our client should get.
+type serviceError struct {
+	status     int
+	message    string
+	retryAfter string // passed on from a 429
+}
+
+func (e *serviceError) Error() string { return e.message }
+
+func writeServiceError(w http.ResponseWriter, err error) {
+	var failure *serviceError
+	if !errors.As(err, &failure) {
+		failure = &serviceError{status: http.StatusBadGateway, message: err.Error()}
+	}
+	if failure.retryAfter != "" {
+		w.Header().Set("Retry-After", failure.retryAfter)
+	}
+	web.WriteError(w, failure.status, failure.message)
+}
+
+// fetchStats asks the contributors service for GitHub's raw statistics. Its
+// errors (400, 404, 429, 502, 504) are passed on to our client as they are.
+func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMessage, err error) {
+	statsURL := a.contributorsURL + "/stats/" + url.PathEscape(owner) + "/" + url.PathEscape(repo)
+	span, ctx := opentracing.StartSpanFromContext(ctx, "fetchStats", ext.SpanKindRPCClient)
+	defer span.Finish()
+	ext.PeerService.Set(span, "contributors")
+	ext.HTTPMethod.Set(span, http.MethodGet)
+	ext.HTTPUrl.Set(span, statsURL)
+	defer func() {
+		if err != nil {
+			ext.LogError(span, err)
+		}
+	}()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	// The contributors service continues this trace: the span's context
+	// travels in the request's headers (uber-trace-id).
+	opentracing.GlobalTracer().Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header))
+	resp, err := a.http.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, &serviceError{http.StatusGatewayTimeout, "the contributors service did not answer in time", ""}
+		}
+		return nil, &serviceError{http.StatusBadGateway, "the contributors service is unreachable", ""}
+	}
+	defer resp.Body.Close()
+	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	if err != nil {
+		return nil, &serviceError{http.StatusBadGateway, "reading the contributors service's answer: " + err.Error(), ""}
+	}
+	if resp.StatusCode != http.StatusOK {
+		var answer struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &answer) != nil || answer.Error == "" {
+			answer.Error = "the contributors service answered " + resp.Status
+		}
+		return nil, &serviceError{resp.StatusCode, answer.Error, resp.Header.Get("Retry-After")}
+	}
+	return body, nil
+}
+
+// job is what the cleaner gets (cleaner/main.go reads its own copy).
+type job struct {
+	Repo  string          `json:"repo"`  // "owner/repo", for the cleaner's errors
+	Stats json.RawMessage `json:"stats"` // the contributors service's answer
+}
+
+// clean queues the statistics for the cleaner and waits for its answer,
+// the contributors as JSON, for REPLY_TIMEOUT at most.
+func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (json.RawMessage, error) {
+	body, err := json.Marshal(job{Repo: repo, Stats: stats})
+	if err != nil {
+		return nil, err
+	}
+	ticket, err := a.push(ctx, body)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	answer, err := a.waitForAnswer(ctx, ticket)
+	if err != nil {
+		return nil, queueError(err)
+	}
+	return answer, nil
+}
+
+// queueError tells our client what went wrong on the way to the cleaner
+// and back, and whose problem it is.
+func queueError(err error) error {
+	var failed *jobqueue.JobError
+	switch {
+	case errors.Is(err, jobqueue.ErrNoAnswer):
+		return &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
+	case errors.As(err, &failed):
+		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
+	}
+	// Redis is down or hangs, or the queue is full: try again later.
+	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}
+}
+
+// push queues the job with the context of a producer span in its headers,
+// so that the cleaner's spans join this trace.
+func (a *app) push(ctx context.Context, body []byte) (jobqueue.Ticket, error) {
+	span, ctx := opentracing.StartSpanFromContext(ctx, "queue.Push", ext.SpanKindProducer)
+	defer span.Finish()
+	ext.MessageBusDestination.Set(span, a.queue.Stream)
+
+	msg := jobqueue.Message{Headers: map[string]string{}, Body: body}
+	opentracing.GlobalTracer().Inject(span.Context(), opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
+	ticket, err := a.queue.Push(ctx, msg, a.replyTimeout)
+	if err != nil {
+		ext.LogError(span, err)
+	}
+	return ticket, err
+}
+
+// waitForAnswer has a span of its own: the cleaner's time as the user
+// feels it, queueing included.
+func (a *app) waitForAnswer(ctx context.Context, ticket jobqueue.Ticket) (json.RawMessage, error) {
+	span, ctx := opentracing.StartSpanFromContext(ctx, "queue.WaitForReply")
+	defer span.Finish()
+	span.SetTag("job", ticket.ID)
+
+	answer, err := a.queue.WaitForAnswer(ctx, ticket)
+	if err != nil {
+		ext.LogError(span, err)
+	}
+	return answer, err
+}

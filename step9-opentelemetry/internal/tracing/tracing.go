@@ -1,0 +1,92 @@
+// Package tracing is step 8's, with the tracer swapped: OpenTelemetry's SDK
+// behind the OpenTracing API, through OpenTelemetry's bridge. The programs'
+// instrumentation (StartSpan, SetTag, LogFields, Inject, Extract, baggage)
+// does not change; only this set-up does.
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Init makes an OpenTelemetry tracer for service and returns it as an
+// OpenTracing tracer. It reads OpenTelemetry's standard OTEL_* variables:
+// OTEL_EXPORTER_OTLP_ENDPOINT is where spans go, over OTLP/HTTP (default
+// http://localhost:4318, Jaeger's OTLP receiver); OTEL_BSP_SCHEDULE_DELAY
+// how often, in milliseconds (default 5000).
+//
+// Closing the returned io.Closer flushes the spans still buffered.
+func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
+	exporter, err := otlptracehttp.New(context.Background())
+	if err != nil {
+		return nil, nil, fmt.Errorf("OTLP exporter: %w", err)
+	}
+	// The service's name, and what the SDK says of itself (telemetry.sdk.*).
+	res, err := resource.Merge(resource.Default(),
+		resource.NewSchemaless(attribute.String("service.name", service)))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Every trace is recorded, unless the caller's traceparent says it is
+	// not sampled (ParentBased(AlwaysSample) is the SDK's default).
+	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+
+	// The bridge: an OpenTracing tracer that makes OpenTelemetry spans.
+	bridge, wrapped := otelbridge.NewTracerPair(provider.Tracer("github.com/tracing-tutorial/tutorial/step9-opentelemetry"))
+	otel.SetTracerProvider(wrapped)
+	// Inject and Extract go through OpenTelemetry's global propagator,
+	// which does nothing until it is set: W3C traceparent for the trace
+	// context, and W3C baggage for the baggage.
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// The SDK's and the bridge's troubles (Jaeger unreachable) in our log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Error("opentelemetry: " + err.Error()) }))
+	bridge.SetWarningHandler(func(msg string) { logger.Warn("opentelemetry bridge: " + msg) })
+
+	return bridge, shutdown(provider.Shutdown), nil
+}
+
+// shutdown is an io.Closer that flushes and stops the tracer provider.
+type shutdown func(context.Context) error
+
+func (s shutdown) Close() error { return s(context.Background()) }
+
+// TraceRequest gives every request a span named for its route, and tells
+// the client the trace ID so that a slow answer leads straight to its trace.
+// If the request's headers carry a trace (traceparent), the span joins it.
+func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// No header, or a malformed one, gives a nil parent: a new trace.
+		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
+		defer span.Finish()
+		// OpenTracing's standard tags, which Jaeger (and any other tracer)
+		// knows how to show and search.
+		ext.HTTPMethod.Set(span, r.Method)
+		ext.HTTPUrl.Set(span, r.URL.String())
+		if sc, ok := span.Context().(interface{ TraceID() trace.TraceID }); ok {
+			w.Header().Set("X-Trace-Id", sc.TraceID().String())
+		}
+
+		recorder := &web.StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
+		next(recorder, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
+		ext.HTTPStatusCode.Set(span, uint16(recorder.Status))
+		if recorder.Status >= http.StatusInternalServerError {
+			ext.Error.Set(span, true)
+		}
+	}
+}
