@@ -185,3 +185,58 @@ func root(t *testing.T) string {
 	}
 	return root
 }
+
+// fakeDocker puts a docker command on PATH that logs its arguments and
+// answers "image inspect" and "pull" with the given exit codes.
+func fakeDocker(t *testing.T, inspect, pull int) (log string) {
+	t.Helper()
+	dir := t.TempDir()
+	log = filepath.Join(dir, "log")
+	script := "#!/bin/sh\necho \"$*\" >> " + log + "\n" +
+		"case \"$1 $2\" in\n" +
+		"'image inspect') exit " + strconv.Itoa(inspect) + ";;\n" +
+		"'pull '*) exit " + strconv.Itoa(pull) + ";;\n" +
+		"esac\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return log
+}
+
+// An image that exists is used as it is, and one that can be pulled is
+// pulled: no stand-in replaces either.
+func TestBaseImagesNeverReplaceAnImage(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		inspect, pull int
+		want          string // the docker commands run, besides image inspect
+	}{
+		{"present", 0, 1, ""},
+		{"pulled", 1, 0, "pull"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := fakeDocker(t, tc.inspect, tc.pull)
+			images, err := BaseImages(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, _ := PinnedImages(root(t))
+			if len(images) != len(refs) {
+				t.Fatalf("BaseImages = %v, want one per pinned image %v", images, refs)
+			}
+			for _, image := range images {
+				if image.StandIn != "" || image.Made || image.Pulled != (tc.want == "pull") {
+					t.Errorf("%s: %+v", tc.name, image)
+				}
+			}
+			data, _ := os.ReadFile(log)
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				command := strings.Fields(line)[0]
+				if command != "image" && command != tc.want {
+					t.Errorf("%s: ran docker %s", tc.name, line)
+				}
+			}
+		})
+	}
+}
