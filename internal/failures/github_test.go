@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 )
 
@@ -34,11 +35,11 @@ func testGitHub(t *testing.T, row githubRow) {
 		if n == 5 {
 			service = "gateway"
 		}
-		trace := marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), service, "fetchContributorStats", row.cause)
-		root, _ := findSpan(trace, "gateway", "GET /git/{owner}/{repo}", nil)
-		if errTag, _ := root.Tag("error"); (errTag == true) != (row.status >= 500) {
-			t.Errorf("the request's span: error=%v, want error=true exactly for a 5xx", errTag)
-		}
+		marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), service, "fetchContributorStats", row.cause)
+		wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
+			errTag, _ := s.Tag("error")
+			return (errTag == true) == (row.status >= 500)
+		}, "error=true exactly for a 5xx")
 		alive(t, s)
 		if got := call(t, s.URL+"/git/golang/go", nil); got.status != row.after {
 			t.Errorf("the next request: %d %q, want %d", got.status, got.error, row.after)
