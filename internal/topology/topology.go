@@ -17,6 +17,7 @@ import (
 const (
 	Redis           = "redis"            // host:port of redis-server
 	JaegerCollector = "jaeger-collector" // host:port of Jaeger's thrift HTTP collector
+	JaegerOTLP      = "jaeger-otlp"      // host:port of Jaeger's OTLP/HTTP receiver (step 9's OpenTelemetry SDK)
 	GitHub          = "github"           // host:port of the stand-in GitHub
 )
 
@@ -48,7 +49,7 @@ type Step struct {
 func (s Step) NeedsRedis() bool { return s.uses(Redis) }
 
 // NeedsJaeger reports whether any program of the step reports spans.
-func (s Step) NeedsJaeger() bool { return s.uses(JaegerCollector) }
+func (s Step) NeedsJaeger() bool { return s.uses(JaegerCollector) || s.uses(JaegerOTLP) }
 
 func (s Step) uses(part string) bool {
 	for _, p := range s.Programs {
@@ -88,10 +89,14 @@ func Steps() []Step {
 	}
 	for n, dir := range map[int]string{
 		6: "step6-distributed-single-span", 7: "step7-distributed-multi-span", 8: "step8-baggage",
+		9: "step9-opentelemetry",
 	} {
 		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
 		jaeger := func(env map[string]string, traced bool) map[string]string {
-			if traced {
+			switch {
+			case n >= 9: // OpenTelemetry's SDK, over OTLP
+				env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://{jaeger-otlp}"
+			case traced:
 				env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"
 			}
 			return env

@@ -9,8 +9,8 @@ import (
 
 func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 	steps := Steps()
-	if len(steps) != 8 {
-		t.Fatalf("%d steps, want 8", len(steps))
+	if len(steps) != 9 {
+		t.Fatalf("%d steps, want 9", len(steps))
 	}
 	for i, step := range steps {
 		if step.Number != i+1 {
@@ -25,7 +25,7 @@ func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 		}
 		for _, p := range step.Programs {
 			_, err := Resolve(p.Env, func(name string) (string, bool) {
-				if name == Redis || name == JaegerCollector || name == GitHub {
+				if name == Redis || name == JaegerCollector || name == JaegerOTLP || name == GitHub {
 					return "127.0.0.1:1", true
 				}
 				addr, ok := services[name]
@@ -70,6 +70,7 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 		"6 (step6-distributed-single-span)",
 		"7 (step7-distributed-multi-span)",
 		"8 (step8-baggage)",
+		"9 (step9-opentelemetry)",
 	} {
 		if !strings.Contains(err.Error(), step) {
 			t.Errorf("Find(10) error %q does not name step %s", err, step)
@@ -77,5 +78,20 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "no step 10") {
 		t.Errorf("Find(10) error %q does not name the step asked for", err)
+	}
+}
+
+func TestStep9ReportsOverOTLP(t *testing.T) {
+	step, err := Find(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range step.Programs {
+		if p.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "http://{"+JaegerOTLP+"}" || p.Env["JAEGER_ENDPOINT"] != "" {
+			t.Errorf("%s: env %v, want OTEL_EXPORTER_OTLP_ENDPOINT to {%s} and no JAEGER_ENDPOINT", p.Service, p.Env, JaegerOTLP)
+		}
+	}
+	if !step.NeedsJaeger() {
+		t.Error("step 9 does not need Jaeger")
 	}
 }

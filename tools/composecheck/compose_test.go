@@ -48,6 +48,7 @@ type part struct {
 var parts = map[string]part{
 	topology.Redis:           {"redis", 6379},
 	topology.JaegerCollector: {"jaeger", 14268},
+	topology.JaegerOTLP:      {"jaeger", 4318},
 	topology.GitHub:          {"github", 9090},
 }
 
