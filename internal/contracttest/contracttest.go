@@ -121,6 +121,7 @@ func Run(t *testing.T, start Start) {
 		{"secondary rate limit", "/git/too-many/repo", 429, "rate limit"},
 		{"statistics never ready", "/git/computing/repo", 502, "computing"},
 		{"GitHub fails", "/git/broken/repo", 502, "GitHub"},
+		{"GitHub's answer is not JSON", "/git/garbled/repo", 502, "GitHub"},
 		{"GitHub too slow", "/git/slow/repo", 504, "in time"},
 	}
 	// GitHub's rate limit counts every request of a token (or IP address),
@@ -135,6 +136,7 @@ func Run(t *testing.T, start Start) {
 			if status != http.StatusTooManyRequests || !strings.Contains(body.Error, "rate limit") {
 				t.Errorf("GET %s = %d %+v, want 429 naming the rate limit", path, status, body)
 			}
+			noAddress(t, body.Error, githubServer.URL)
 			if seconds, err := strconv.Atoi(header.Get("Retry-After")); err != nil || seconds < 1 {
 				t.Errorf("GET %s: Retry-After = %q, want a number of seconds", path, header.Get("Retry-After"))
 			}
@@ -154,12 +156,25 @@ func Run(t *testing.T, start Start) {
 			if !strings.Contains(strings.ToLower(body.Error), strings.ToLower(tc.message)) {
 				t.Errorf("error = %q, want it to mention %q", body.Error, tc.message)
 			}
+			noAddress(t, body.Error, githubServer.URL)
 			if status == http.StatusTooManyRequests {
 				if seconds, err := strconv.Atoi(header.Get("Retry-After")); err != nil || seconds < 1 {
 					t.Errorf("Retry-After = %q, want a number of seconds", header.Get("Retry-After"))
 				}
 			}
 		})
+	}
+}
+
+// noAddress fails t if a client's error names GitHub's address (the
+// stand-in's here; in docker compose an internal one, github:9090): the
+// client has no business with it, and an attacker would like it.
+func noAddress(t *testing.T, message, githubURL string) {
+	t.Helper()
+	host := strings.TrimPrefix(githubURL, "http://")
+	hostname, _, _ := strings.Cut(host, ":")
+	if strings.Contains(message, host) || strings.Contains(message, hostname) || strings.Contains(message, "http://") {
+		t.Errorf("error %q names an address (GitHub is at %s)", message, githubURL)
 	}
 }
 

@@ -1,0 +1,113 @@
+package contracttest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// NewClient is a step's newGitHubClient.
+type NewClient func(apiURL, token string) *github.Client
+
+// TokenStaysHome checks that a step's GitHub client sends its token over
+// HTTPS, or over plain HTTP to this machine, and to nowhere else: over
+// plain HTTP across a network anybody on the way reads it (the docker
+// compose stand-in, http://github:9090/, gets none).
+func TokenStaysHome(t *testing.T, newClient NewClient) {
+	sent := func(apiURL string) string {
+		client := newClient(apiURL, Token)
+		transport := client.Client().Transport
+		if transport == nil {
+			transport = http.DefaultTransport
+		}
+		// What the client would send, sent to a server of the test's own.
+		var got string
+		server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.Header.Get("Authorization")
+		}))
+		defer server.Close()
+		req, _ := http.NewRequest(http.MethodGet, server.URL, nil)
+		resp, err := transport.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", apiURL, err)
+		}
+		resp.Body.Close()
+		return got
+	}
+	for _, apiURL := range []string{
+		"https://api.github.com/", "https://github.example.com/api/v3",
+		"http://127.0.0.1:9090/", "http://localhost:9090", "http://[::1]:9090/", "http://127.0.0.2/",
+	} {
+		if got := sent(apiURL); got != "Bearer "+Token {
+			t.Errorf("GITHUB_API_URL=%s: Authorization %q, want the bearer token", apiURL, got)
+		}
+	}
+	for _, apiURL := range []string{
+		"http://github:9090/", "http://api.github.com/", "http://10.0.0.5/", "http://[fe80::1]/",
+		"http://localhost.example.com/", "http://127.0.0.1.example.com/", "ftp://127.0.0.1/",
+	} {
+		if got := sent(apiURL); got != "" {
+			t.Errorf("GITHUB_API_URL=%s: Authorization %q, want none: plain http to another machine", apiURL, got)
+		}
+	}
+}
+
+// FuzzRepoNames fuzzes a step's validateRepo: it never panics, what it
+// accepts is a name GitHub could have, and what it refuses it says in a
+// bounded message, whatever it was given.
+func FuzzRepoNames(f *testing.F, validate func(owner, repo string) error) {
+	for _, seed := range [][2]string{
+		{"golang", "go"}, {"rust-lang", "rust"}, {"a", "."}, {"a", ".."}, {"-a", "b"}, {"a-", "b"},
+		{"a--b", "c"}, {"bad_owner", "repo"}, {"owner", "re po"}, {strings.Repeat("a", 39), "r"},
+		{strings.Repeat("a", 40), "r"}, {"o", strings.Repeat("r", 101)}, {"ü", "ß"}, {"o", "\x00"},
+		{strings.Repeat("x", 100_000), strings.Repeat("\xff", 1000)},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, owner, repo string) {
+		err := validate(owner, repo)
+		if err == nil {
+			if !validOwner(owner) || !validRepo(repo) {
+				t.Errorf("accepted %q/%q, which GitHub cannot have", owner, repo)
+			}
+			return
+		}
+		if msg := err.Error(); len(msg) > 400 || !utf8.ValidString(msg) {
+			t.Errorf("refusal of %d+%d bytes: a message of %d bytes, valid UTF-8 %t: %.100q", len(owner), len(repo), len(msg), utf8.ValidString(msg), msg)
+		}
+	})
+}
+
+// validOwner and validRepo say GitHub's rules again, another way than the
+// steps' regular expressions.
+func validOwner(s string) bool {
+	if s == "" || len(s) > 39 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for _, c := range s {
+		if !isAlnum(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validRepo(s string) bool {
+	if s == "" || len(s) > 100 || s == "." || s == ".." {
+		return false
+	}
+	for _, c := range s {
+		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
