@@ -21,6 +21,9 @@ func countCommits(stats []*github.ContributorStats) []contributor {
 
 	commits := map[string]int{}
 	for _, s := range stats {
+		if s == nil { // a null in the list: nothing to count (it crashed us)
+			continue
+		}
 		login := s.GetAuthor().GetLogin()
 		if login == "" {
 			login = "ghost"
