@@ -328,8 +328,11 @@ func jaegerStandIn(ctx context.Context, ref string, fs *rootfs, progress io.Writ
 	}, nil
 }
 
-// redis: this machine's redis-server and redis-cli (Debian's), run as user
-// redis (999) in /data with protected mode off, as the official image does.
+// redis: this machine's redis-server and redis-cli (Debian's), in /data
+// with protected mode off, as the official image does. The official image
+// starts as root, makes /data its user redis's and drops to that user; with
+// no tool here to drop privileges, the stand-in's Redis stays root, which
+// also lets it save into whatever is mounted on /data when it stops.
 func redisStandIn(ctx context.Context, ref string, fs *rootfs, progress io.Writer) (string, []string, error) {
 	if err := etc(fs, map[string]int{"redis": 999}); err != nil {
 		return "", nil, err
@@ -345,12 +348,11 @@ func redisStandIn(ctx context.Context, ref string, fs *rootfs, progress io.Write
 			return "", nil, err
 		}
 	}
-	if err := fs.dir("/data", 0o755, 999); err != nil {
+	if err := fs.dir("/data", 0o755, 0); err != nil {
 		return "", nil, err
 	}
 	out, _ := exec.CommandContext(ctx, "redis-server", "--version").Output()
 	return fmt.Sprintf("stand-in for %s: this machine's %s", ref, strings.TrimSpace(string(out))), []string{
-		"USER 999:999",
 		"WORKDIR /data",
 		"VOLUME /data",
 		"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
