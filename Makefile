@@ -28,7 +28,7 @@ deps:
 test: deps
 	@unformatted=$$(gofmt -l $$(ls -d */ | grep -v '^_exercises/')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	go test -timeout 15m ./...
+	go test -timeout 15m ./... && scripts/fuzz
 	cd tools/composecheck && go vet ./... && go test . ./dockerenv
 	cd tools/composecheck && go test -v -timeout 60m ./up
 
