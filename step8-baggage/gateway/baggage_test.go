@@ -153,34 +153,35 @@ func logged(span *jaeger.Span, fields map[string]string) bool {
 }
 
 // TestClientBaggageLimits: baggage from a client is untrusted. The gateway
-// passes on a few small items; more items or bytes than clientBaggage
-// allows, and it passes on none of them, and logs so on its span. The
-// requested-by item is always the gateway's own.
+// (internal/tracing, since step 7's hardening) keeps at most 8 items of at
+// most 256 bytes each (header name and value), and none of jaeger-baggage,
+// and logs on its span how many it dropped. The requested-by item is
+// always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	tracer, reporter := installJaeger(t)
 	stub, cleaner, base := setUp(t)
-	many := map[string]string{}
-	for i := range clientBaggage.Items + 1 {
+	many, kept := map[string]string{}, map[string]string{"requested-by": "anonymous"}
+	for i := range 9 {
 		many[fmt.Sprintf("Uberctx-Item-%d", i)] = "x"
+		if i < 8 { // the first 8, by name
+			kept[fmt.Sprintf("item-%d", i)] = "x"
+		}
 	}
 	for _, tc := range []struct {
 		name    string
 		headers map[string]string
 		want    map[string]string // the baggage passed on
-		dropped bool
+		dropped string            // the log's count, "" for no log
 	}{
 		{"one small item", map[string]string{"Uberctx-Team": "search"},
-			map[string]string{"team": "search", "requested-by": "anonymous"}, false},
-		{"as many items as allowed", map[string]string{"Uberctx-A": "1", "Uberctx-B": "2", "Jaeger-Baggage": "c=3, d=4"},
-			map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "requested-by": "anonymous"}, false},
-		{"too many items", many,
-			map[string]string{"requested-by": "anonymous"}, true},
-		{"too many items in jaeger-baggage", map[string]string{"Jaeger-Baggage": "a=1,b=2,c=3,d=4,e=5"},
-			map[string]string{"requested-by": "anonymous"}, true},
-		{"too many bytes", map[string]string{"Uberctx-Note": strings.Repeat("x", clientBaggage.Bytes)},
-			map[string]string{"requested-by": "anonymous"}, true},
+			map[string]string{"team": "search", "requested-by": "anonymous"}, ""},
+		{"too many items", many, kept, "1"},
+		{"too many bytes", map[string]string{"Uberctx-Team": "search", "Uberctx-Note": strings.Repeat("x", 256)},
+			map[string]string{"team": "search", "requested-by": "anonymous"}, "1"},
+		{"jaeger-baggage", map[string]string{"Jaeger-Baggage": "a=1"},
+			map[string]string{"requested-by": "anonymous"}, "1"},
 		{"requested-by is the gateway's to say", map[string]string{"Uberctx-Requested-By": "admin", "X-Requested-By": "alice"},
-			map[string]string{"requested-by": "alice"}, false},
+			map[string]string{"requested-by": "alice"}, ""},
 	} {
 		request(t, base, tc.headers)
 		toContributors := last(t, stub.Headers(), "request to the contributors service")
@@ -192,8 +193,9 @@ func TestClientBaggageLimits(t *testing.T) {
 			t.Errorf("%s: the job carries baggage %v, want %v", tc.name, got, tc.want)
 		}
 		span := requestSpan(t, reporter)
-		if got := logged(span, map[string]string{"event": "client baggage dropped: over the limits"}); got != tc.dropped {
-			t.Errorf("%s: the request span logs that the client's baggage was dropped: %v, want %v (logs %+v)", tc.name, got, tc.dropped, span.Logs())
+		if got := logged(span, map[string]string{"event": "baggage dropped"}); got != (tc.dropped != "") ||
+			got && !logged(span, map[string]string{"event": "baggage dropped", "dropped": tc.dropped}) {
+			t.Errorf("%s: the request span's logs %+v, want one saying %q items were dropped", tc.name, span.Logs(), tc.dropped)
 		}
 		// jaeger-client-go logs every baggage item set on a span: what
 		// goes into baggage is stored in Jaeger.
@@ -227,7 +229,7 @@ func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	installJaeger(t)
 	stub, cleaner, base := setUp(t)
 
-	clientItems := map[string]string{ // within the limits: passed on
+	clientItems := map[string]string{ // within the limits (8 items, 256 bytes each): passed on
 		"Uberctx-Session": strings.Repeat("s", 60), "Uberctx-Experiment": strings.Repeat("e", 60),
 		"Uberctx-Locale": "en-GB", "Uberctx-Team": "search",
 	}
@@ -260,7 +262,7 @@ func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	}
 }
 
-// baggageBytes is what TraceEdgeRequest counts for headers.
+// baggageBytes adds up the bytes of the baggage headers among headers.
 func baggageBytes(headers map[string]string) (int, int) {
 	h := http.Header{}
 	for k, v := range headers {

@@ -9,9 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
@@ -55,9 +58,13 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// No header, or a malformed one, gives a nil parent: a new trace.
-		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		header, dropped := boundBaggage(r.Header)
+		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header))
 		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
 		defer span.Finish()
+		if dropped > 0 {
+			span.LogFields(log.String("event", "baggage dropped"), log.Int("dropped", dropped))
+		}
 		// OpenTracing's standard tags, which Jaeger (and any other tracer)
 		// knows how to show and search.
 		ext.HTTPMethod.Set(span, r.Method)
@@ -73,6 +80,42 @@ func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 			ext.Error.Set(span, true)
 		}
 	}
+}
+
+// A client's baggage (uberctx-* headers) travels on with every call and
+// every job of its request: we take a little of it, not whatever anybody
+// sends. jaeger-baggage, the header for setting baggage by hand, packs any
+// number of items in one header: we take none of it.
+const (
+	maxBaggageItems    = 8
+	maxBaggageItemSize = 256 // bytes, the header's name and value
+)
+
+// boundBaggage returns header without the baggage over the limits, and how
+// many items it left out. It does not change header.
+func boundBaggage(header http.Header) (http.Header, int) {
+	var names []string
+	for name := range header {
+		if lower := strings.ToLower(name); strings.HasPrefix(lower, "uberctx-") || lower == "jaeger-baggage" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return header, 0
+	}
+	sort.Strings(names)
+	bounded, kept, dropped := header.Clone(), 0, 0
+	for _, name := range names {
+		values := header[name]
+		if strings.HasPrefix(strings.ToLower(name), "uberctx-") && kept < maxBaggageItems &&
+			len(values) == 1 && len(name)+len(values[0]) <= maxBaggageItemSize {
+			kept++
+			continue
+		}
+		delete(bounded, name)
+		dropped += len(values)
+	}
+	return bounded, dropped
 }
 
 // jaegerLogger lets the tracer report its own troubles (Jaeger unreachable,
