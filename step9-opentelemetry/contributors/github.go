@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,16 +22,33 @@ import (
 
 // newGitHubClient talks to apiURL (GitHub's, or the stand-in's). A token, if
 // given, is sent as a bearer token and lifts the limit of 60 requests an hour.
+// It goes over HTTPS, or to this machine: never in clear text across a
+// network (the stand-in in docker compose gets none, and needs none).
 func newGitHubClient(apiURL, token string) *github.Client {
 	client := github.NewClient(nil)
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
 	client.BaseURL, _ = client.BaseURL.Parse(apiURL)
+	if token != "" && !tokenSafe(client.BaseURL) {
+		slog.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", apiURL)
+		token = ""
+	}
 	if token != "" {
 		client = client.WithAuthToken(token)
 	}
 	return client
+}
+
+// tokenSafe reports whether a token may go to base: over HTTPS, or over
+// plain HTTP to this machine's loopback (localhost, 127.0.0.1, ::1).
+func tokenSafe(base *url.URL) bool {
+	if base == nil {
+		return false
+	}
+	ip := net.ParseIP(base.Hostname())
+	return base.Scheme == "https" ||
+		base.Scheme == "http" && (base.Hostname() == "localhost" || ip != nil && ip.IsLoopback())
 }
 
 // GitHub's naming rules: a login is letters, digits and single hyphens

@@ -3,14 +3,7 @@ package main
 import (
 	"net/http"
 	"regexp"
-
-	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/tracing"
 )
-
-// clientBaggage is how much baggage the gateway accepts from a client:
-// a few small items, or none at all. Every item accepted rides along on
-// every call behind us, to the contributors service and in every job.
-var clientBaggage = tracing.BaggageLimits{Items: 4, Bytes: 256}
 
 // requestedByKey is the baggage item that says who asked: the client's
 // name, which the cleaner logs with the job it cleans.
@@ -22,8 +15,9 @@ var clientName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 // requestedBy is who asked, as the client tells it in X-Requested-By
 // (curl -H 'X-Requested-By: alice'), or "anonymous". It is the gateway's
 // to say: it replaces any requested-by that the client put in its own
-// baggage. Nothing secret goes in baggage: the tracer logs every item set
-// on the span, so it is stored in Jaeger, and it is sent on every hop.
+// baggage (uberctx-requested-by), which is untrusted input. Nothing secret
+// goes in baggage: the tracer logs every item set on the span, so it is
+// stored in Jaeger, and it is sent on every hop.
 func requestedBy(r *http.Request) string {
 	if name := r.Header.Get("X-Requested-By"); clientName.MatchString(name) {
 		return name

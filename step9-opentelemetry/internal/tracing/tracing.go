@@ -10,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -71,9 +73,13 @@ func (s shutdown) Close() error { return s(context.Background()) }
 func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// No header, or a malformed one, gives a nil parent: a new trace.
-		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		header, dropped := boundBaggage(r.Header)
+		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header))
 		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
 		defer span.Finish()
+		if dropped > 0 {
+			span.LogFields(log.String("event", "baggage dropped"), log.Int("dropped", dropped))
+		}
 		// OpenTracing's standard tags, which Jaeger (and any other tracer)
 		// knows how to show and search.
 		ext.HTTPMethod.Set(span, r.Method)
@@ -89,4 +95,44 @@ func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 			ext.Error.Set(span, true)
 		}
 	}
+}
+
+// A client's baggage (the W3C baggage header, all items in one) travels on
+// with every call and every job of its request: we take a little of it,
+// not whatever anybody sends.
+const (
+	maxBaggageItems    = 8
+	maxBaggageItemSize = 256 // bytes, the item's key=value
+)
+
+// boundBaggage returns header without the baggage over the limits, and how
+// many items it left out. It does not change header.
+func boundBaggage(header http.Header) (http.Header, int) {
+	values := header.Values("Baggage")
+	if len(values) == 0 {
+		return header, 0
+	}
+	var kept []string
+	dropped := 0
+	for _, value := range values {
+		for _, item := range strings.Split(value, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			if len(kept) < maxBaggageItems && len(item) <= maxBaggageItemSize {
+				kept = append(kept, item)
+				continue
+			}
+			dropped++
+		}
+	}
+	if dropped == 0 {
+		return header, 0
+	}
+	bounded := header.Clone()
+	bounded.Del("Baggage")
+	if len(kept) > 0 {
+		bounded.Set("Baggage", strings.Join(kept, ","))
+	}
+	return bounded, dropped
 }

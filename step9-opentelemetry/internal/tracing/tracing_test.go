@@ -6,8 +6,10 @@ package tracing
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -202,36 +204,55 @@ func TestTrapUnsignedTags(t *testing.T) {
 	}
 }
 
-// TestEdgeDropsW3CBaggageOverTheLimits: the gateway's limits, on the W3C
-// header: items are counted in it, comma by comma.
-func TestEdgeDropsW3CBaggageOverTheLimits(t *testing.T) {
+// TestClientBaggageIsBounded: a client's W3C baggage, like step 7's
+// uberctx-* headers, is kept up to 8 items of up to 256 bytes each; the
+// request's span logs how many items were dropped.
+func TestClientBaggageIsBounded(t *testing.T) {
 	_, exporter := oteltest.Install(t)
-	var got string
-	handler := TraceEdgeRequest(BaggageLimits{Items: 2, Bytes: 64}, func(w http.ResponseWriter, r *http.Request) {
-		got = opentracing.SpanFromContext(r.Context()).BaggageItem("team")
+	var got map[string]string
+	handler := TraceRequest(func(w http.ResponseWriter, r *http.Request) {
+		got = map[string]string{}
+		opentracing.SpanFromContext(r.Context()).Context().ForeachBaggageItem(func(k, v string) bool { got[k] = v; return true })
 	})
+	var nine []string
+	eight := map[string]string{}
+	for i := range 9 {
+		nine = append(nine, fmt.Sprintf("item-%d=x", i))
+		if i < 8 {
+			eight[fmt.Sprintf("item-%d", i)] = "x"
+		}
+	}
 	for _, tc := range []struct {
-		baggage string
-		want    string
+		baggage []string // header lines
+		want    map[string]string
+		dropped int64
 	}{
-		{"team=search,b=2", "search"},
-		{"team=search,b=2,c=3", ""},                      // 3 items
-		{"team=search,b=" + strings.Repeat("x", 60), ""}, // 64 bytes and more
+		{[]string{"team=search,b=2"}, map[string]string{"team": "search", "b": "2"}, 0},
+		{[]string{strings.Join(nine, ",")}, eight, 1},
+		{[]string{"team=search", "note=" + strings.Repeat("x", 256)}, map[string]string{"team": "search"}, 1},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Header.Set("Traceparent", "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01")
-		req.Header.Set("Baggage", tc.baggage)
+		for _, line := range tc.baggage {
+			req.Header.Add("Baggage", line)
+		}
 		handler(httptest.NewRecorder(), req)
-		if got != tc.want {
-			t.Errorf("baggage %q: team = %q, want %q", tc.baggage, got, tc.want)
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("baggage %.60q: the request's span has %v, want %v", tc.baggage, got, tc.want)
 		}
 		span := oteltest.Find(t, exporter, "")
-		var dropped bool
+		var dropped int64
 		for _, e := range span.Events {
-			dropped = dropped || e.Name == "client baggage dropped: over the limits"
+			if e.Name == "baggage dropped" {
+				for _, a := range e.Attributes {
+					if a.Key == "dropped" {
+						dropped = a.Value.AsInt64()
+					}
+				}
+			}
 		}
-		if dropped != (tc.want == "") {
-			t.Errorf("baggage %q: an event says it was dropped: %v", tc.baggage, dropped)
+		if dropped != tc.dropped {
+			t.Errorf("baggage %.60q: an event says %d items were dropped, want %d", tc.baggage, dropped, tc.dropped)
 		}
 	}
 }
