@@ -2,6 +2,7 @@ package lesson
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,10 +151,10 @@ func TestBrokenRequestTags(t *testing.T) {
 func TestOneTraceAcrossServices(t *testing.T) {
 	step7 := func() []fakeSpan {
 		return []fakeSpan{
-			{service: "gateway", operation: request, parent: -1},
+			{service: "gateway", operation: request, parent: -1, tags: map[string]any{"span.kind": "server"}},
 			{service: "gateway", operation: "fetchStats", parent: 0, tags: map[string]any{"span.kind": "client"}},
-			{service: "contributors", operation: statsRequest, parent: 1},
-			{service: "contributors", operation: fetch, parent: 2},
+			{service: "contributors", operation: statsRequest, parent: 1, tags: map[string]any{"span.kind": "server"}},
+			{service: "contributors", operation: fetch, parent: 2, tags: map[string]any{"span.kind": "client"}},
 			{service: "gateway", operation: "queue.Push", parent: 0, tags: map[string]any{"span.kind": "producer"}},
 			{service: "cleaner", operation: "cleanJob", parent: 4, tags: map[string]any{"span.kind": "consumer"}},
 			{service: "cleaner", operation: count, parent: 5},
@@ -236,4 +237,37 @@ func TestLessonsAreWellFormed(t *testing.T) {
 			t.Errorf("For(99) error %v does not list lesson %d", err, l.Step)
 		}
 	}
+}
+
+// TestOnlyThePromised: the distributed steps' own trace holds the spans
+// their lesson names and nothing else.
+func TestOnlyThePromised(t *testing.T) {
+	r := lessonRequest(t, 6, 0)
+	request := fakeSpan{service: "gateway", operation: request, parent: -1, tags: map[string]any{"span.kind": "server"}}
+	wantProblems(t, onlyThePromised(traceOf(request), r, "t1"))
+	wantProblems(t, onlyThePromised(traceOf(request), r, "t2"), "trace ID t1, want t2")
+
+	// Step 7's contributors span in step 6's trace, with a span.kind the
+	// lesson does not give; and a span a second time.
+	wantProblems(t, onlyThePromised(traceOf(request,
+		fakeSpan{service: "contributors", operation: statsRequest, parent: 0, tags: map[string]any{"span.kind": "server"}}), r, "t1"),
+		"span contributors: GET /stats/{owner}/{repo}, which the lesson does not name")
+	wantProblems(t, onlyThePromised(traceOf(request, request), r, "t1"),
+		"2 spans gateway: GET /git/{owner}/{repo}, want one", "roots [gateway: GET /git/{owner}/{repo} gateway: GET /git/{owner}/{repo}]")
+
+	r = lessonRequest(t, 7, 0)
+	var spans []fakeSpan
+	for _, s := range r.Spans {
+		parent := slices.IndexFunc(r.Spans, func(p Span) bool { return p.Operation == s.Parent })
+		spans = append(spans, fakeSpan{service: s.Service, operation: s.Operation, parent: parent, tags: map[string]any{"span.kind": s.Tags["span.kind"]}})
+		if s.Tags["span.kind"] == "" {
+			spans[len(spans)-1].tags = nil
+		}
+	}
+	wantProblems(t, onlyThePromised(traceOf(spans...), r, "t1"))
+	spans[6].tags = map[string]any{"span.kind": "client"} // countCommits
+	spans[1].parent = 99                                  // fetchStats' parent never reached Jaeger
+	wantProblems(t, onlyThePromised(traceOf(spans...), r, "t1"),
+		"cleaner: countCommits: span.kind = client, want none",
+		"roots")
 }

@@ -144,30 +144,41 @@ func contributorsLogged(owner, repo string) func(jaeger.Span) string {
 	}
 }
 
+// serverSpan is the request span of the gateway in steps 6 on, a server
+// span as in step 5.
+func serverSpan() Span {
+	s := requestSpan()
+	s.Tags = map[string]string{"span.kind": "server"}
+	s.Hint = `the span that serves a request is its server: ext.SpanKindRPCServer`
+	return s
+}
+
 func lesson6() Lesson {
 	return Lesson{
 		Step:  6,
 		Title: "three services over HTTP and a Redis queue: one span again, blind to the others",
 		Requests: []Request{{Path: "/git/golang/go", Status: 200, Spans: []Span{
-			requestSpan(),
+			serverSpan(),
 		}}},
 	}
 }
 
 func lesson7() Lesson {
 	tree := []Span{
-		requestSpan(),
+		serverSpan(),
 		{Service: "gateway", Operation: "fetchStats", Parent: request, Tags: map[string]string{"span.kind": "client"},
 			Missing: `no span "fetchStats" in the gateway around its call to the contributors service: start a client span ` +
 				`(opentracing.StartSpanFromContext(ctx, "fetchStats", ext.SpanKindRPCClient)) from the request's context`,
 			Hint: `a span that calls another service is its client: ext.SpanKindRPCClient`},
-		{Service: "contributors", Operation: statsRequest, Parent: "fetchStats",
+		{Service: "contributors", Operation: statsRequest, Parent: "fetchStats", Tags: map[string]string{"span.kind": "server"},
+			Hint: `the span that serves a request is its server: ext.SpanKindRPCServer`,
 			Missing: `no span of the contributors service in Jaeger at all: it needs a tracer of its own ` +
 				`(tracing.Init("contributors", …), closed on exit) and a span for every request (tracing.TraceRequest)`,
 			Detached: `the contributors service's span starts a new trace: did the gateway inject its span context into ` +
 				`the request's headers (Tracer.Inject with opentracing.HTTPHeaders), and does contributors extract it ` +
 				`(Tracer.Extract) and start its span as a child (opentracing.ChildOf)?`},
-		{Service: "contributors", Operation: fetch, Parent: statsRequest,
+		{Service: "contributors", Operation: fetch, Parent: statsRequest, Tags: map[string]string{"span.kind": "client"},
+			Hint: `the span of a call to GitHub is its client: ext.SpanKindRPCClient`,
 			Missing: `no span for the GitHub call (fetchContributorStats) in the contributors service: ` +
 				`start it from the request's context with opentracing.StartSpanFromContext`},
 		{Service: "gateway", Operation: "queue.Push", Parent: request, Tags: map[string]string{"span.kind": "producer"},

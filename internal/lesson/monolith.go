@@ -14,6 +14,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 )
 
 // TestMonolith runs what every one-program step from 2 on keeps besides
@@ -92,10 +93,11 @@ func testFlushOnShutdown(t *testing.T, n int, dir string, r Request) {
 	if err := stack.Public().Stop(); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
-	problems, tree := stack.checkTrace(t, r, sent)
+	problems, trace := stack.checkTrace(t, r, sent)
 	for _, p := range problems {
 		t.Errorf("the trace flushed on shutdown: %s", p)
 	}
+	tree := tracetest.JaegerTree(trace)
 	if t.Failed() {
 		t.Logf("the trace:\n%s", tree)
 	}
@@ -130,10 +132,11 @@ func testMalformedHeader(t *testing.T, n int, dir string, r Request) {
 	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(sent.traceID) {
 		t.Errorf("X-Trace-Id = %q, want a new 128-bit trace ID", sent.traceID)
 	}
-	problems, tree := stack.checkTrace(t, r, sent)
+	problems, trace := stack.checkTrace(t, r, sent)
 	for _, p := range problems {
 		t.Error(p)
 	}
+	tree := tracetest.JaegerTree(trace)
 	roots := 0
 	for _, line := range strings.Split(strings.TrimSpace(tree), "\n") {
 		if !strings.HasPrefix(line, " ") {

@@ -61,9 +61,13 @@ type Stack struct {
 	JaegerUI string
 	URL      string                  // the public program's base URL
 	Programs map[string]*e2e.Process // by name: "gateway", "contributors", "cleaner"; "step3"
+	URLs     map[string]string       // each program's base URL, by name
 	Redis    *e2e.RedisServer        // nil for a step without Redis
-	run      string                  // runTag's value
-	since    time.Time
+	// GitHub is the stand-in the programs call, which records their
+	// requests; nil when Options.GitHubURL named another.
+	GitHub *fakegithub.Server
+	run    string // runTag's value
+	since  time.Time
 }
 
 // Start builds the programs of step n from dir, the step's own directory
@@ -83,10 +87,9 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 	packages := map[string]string{} // by topology service
 	var missing []string
 	for _, p := range step.Programs {
-		rel := strings.TrimPrefix(p.Package, "./"+step.Dir)
-		pkg := filepath.Join(dir, rel)
+		pkg := packageIn(step, dir, p)
 		if !hasGo(pkg) {
-			missing = append(missing, strings.TrimPrefix(rel, "/")+"/")
+			missing = append(missing, strings.TrimPrefix(strings.TrimPrefix(pkg, dir), "/")+"/")
 		}
 		packages[p.Service] = pkg
 	}
@@ -94,10 +97,10 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 		return nil, []string{missingPrograms(step, dir, missing)}
 	}
 
-	s := &Stack{Step: step, Programs: map[string]*e2e.Process{}, run: randomHex(8), since: time.Now()}
+	s := &Stack{Step: step, Programs: map[string]*e2e.Process{}, URLs: map[string]string{}, run: randomHex(8), since: time.Now()}
 	githubURL := opts.GitHubURL
 	if githubURL == "" {
-		_, githubURL = e2e.GitHub(t, fakegithub.Options{})
+		s.GitHub, githubURL = e2e.GitHub(t, fakegithub.Options{})
 	}
 	addresses := map[string]string{topology.GitHub: hostOf(t, githubURL)}
 	if step.NeedsJaeger() {
@@ -146,6 +149,7 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 			process.WaitHealthy(t, "http://"+address+"/healthz")
 			addresses[p.Service] = address
 			s.Programs[name] = process
+			s.URLs[name] = "http://" + address
 			if p.Public {
 				s.URL = "http://" + address
 			}
@@ -158,6 +162,29 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 		}
 	}
 	return s, nil
+}
+
+// packageIn returns where program p of step is in dir, the step's folder
+// or a copy of it.
+func packageIn(step topology.Step, dir string, p topology.Program) string {
+	return filepath.Join(dir, strings.TrimPrefix(p.Package, "./"+step.Dir))
+}
+
+// programDir returns the folder of step n's program named name ("gateway")
+// in dir, the step's folder or a copy of it.
+func programDir(t testing.TB, n int, dir, name string) string {
+	t.Helper()
+	step, err := topology.Find(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range step.Programs {
+		if strings.TrimPrefix(p.Service, step.Profile()+"-") == name {
+			return packageIn(step, dir, p)
+		}
+	}
+	t.Fatalf("step %d has no program %s", n, name)
+	return ""
 }
 
 // Public returns the step's public program (the gateway).
@@ -262,7 +289,8 @@ func Test(t *testing.T, n int, dir string) {
 func (s *Stack) Check(t testing.TB, r Request) (problems []string, tree string) {
 	t.Helper()
 	sent := s.send(t, r)
-	return s.checkTrace(t, r, sent)
+	problems, trace := s.checkTrace(t, r, sent)
+	return problems, tracetest.JaegerTree(trace)
 }
 
 // sent is a request sent, and what its answer says.
@@ -296,7 +324,10 @@ func (s *Stack) send(t testing.TB, r Request) sent {
 	return out
 }
 
-func (s *Stack) checkTrace(t testing.TB, r Request, sent sent) (problems []string, tree string) {
+// checkTrace reads the trace of a request sent back from Jaeger and checks
+// it against r's promise; it returns the problems and the trace (empty if
+// Jaeger has none).
+func (s *Stack) checkTrace(t testing.TB, r Request, sent sent) (problems []string, trace jaeger.Trace) {
 	t.Helper()
 	problems = sent.problems
 	ctx, cancel := context.WithTimeout(context.Background(), traceTimeout)
@@ -305,12 +336,12 @@ func (s *Stack) checkTrace(t testing.TB, r Request, sent sent) (problems []strin
 	traceID := sent.traceID
 	if traceID == "" {
 		if traceID = s.latest(ctx, r); traceID == "" {
-			return append(problems, missing(r.Spans[0], nil)), ""
+			return append(problems, missing(r.Spans[0], nil)), jaeger.Trace{}
 		}
 	}
 	trace, err := s.waitForTrace(ctx, traceID, r)
 	if errors.Is(err, jaeger.ErrNotFound) {
-		return append(problems, fmt.Sprintf("Jaeger has no trace %s, the answer's X-Trace-Id: %s", traceID, missing(r.Spans[0], nil))), ""
+		return append(problems, fmt.Sprintf("Jaeger has no trace %s, the answer's X-Trace-Id: %s", traceID, missing(r.Spans[0], nil))), jaeger.Trace{}
 	}
 	if err != nil {
 		t.Fatalf("reading trace %s from Jaeger: %v", traceID, err)
@@ -332,7 +363,7 @@ func (s *Stack) checkTrace(t testing.TB, r Request, sent sent) (problems []strin
 		problems = append(problems, fmt.Sprintf("the request's log line has no link to its trace (trace=%s/trace/%s): "+
 			"log it, so that a slow request in the log leads to its trace", s.JaegerUI, traceID))
 	}
-	return problems, tracetest.JaegerTree(trace)
+	return problems, trace
 }
 
 // waitForTrace waits until the trace holds every span r promises, or has

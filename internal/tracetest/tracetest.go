@@ -4,6 +4,9 @@ package tracetest
 
 import (
 	"fmt"
+	"maps"
+	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,4 +123,37 @@ func Find(t testing.TB, tracer *mocktracer.MockTracer, operation string) *mocktr
 		t.Fatalf("want one span %q, got %d in:\n%s", operation, len(found), Tree(tracer.FinishedSpans()))
 	}
 	return found[0]
+}
+
+// WantTags checks that span has each tag of want, with its value and type
+// (mocktracer keeps a tag as it was set: uint16 for http.status_code).
+func WantTags(t testing.TB, span *mocktracer.MockSpan, want map[string]any) {
+	t.Helper()
+	for _, key := range sortedKeys(want) {
+		if got := span.Tag(key); got != want[key] {
+			t.Errorf("span %q: tag %s = %v (%T), want %v (%T)", span.OperationName, key, got, got, want[key], want[key])
+		}
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TraceHeader returns the first header of h that carries a trace context
+// or baggage, in Jaeger's headers, mocktracer's or W3C's; "" if none.
+func TraceHeader(h http.Header) string {
+	for _, key := range slices.Sorted(maps.Keys(h)) {
+		for _, prefix := range []string{"Uber-", "Uberctx-", "Mockpfx-", "Traceparent"} {
+			if strings.HasPrefix(key, prefix) {
+				return key
+			}
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package tracetest
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -58,5 +59,22 @@ contributors: cleanJob (orphan)
 `
 	if got := JaegerTree(trace); got != want {
 		t.Errorf("JaegerTree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestTraceHeader(t *testing.T) {
+	for _, c := range []struct {
+		header http.Header
+		want   string
+	}{
+		{http.Header{"Accept": {"*/*"}}, ""},
+		{http.Header{"Accept": {"*/*"}, "Uber-Trace-Id": {"1:2:0:1"}}, "Uber-Trace-Id"},
+		{http.Header{"Uberctx-User": {"alice"}}, "Uberctx-User"},
+		{http.Header{"Mockpfx-Ids-Traceid": {"1"}}, "Mockpfx-Ids-Traceid"},
+		{http.Header{"Traceparent": {"00-…"}}, "Traceparent"},
+	} {
+		if got := TraceHeader(c.header); got != c.want {
+			t.Errorf("TraceHeader(%v) = %q, want %q", c.header, got, c.want)
+		}
 	}
 }
