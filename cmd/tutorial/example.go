@@ -160,6 +160,7 @@ func (r *runner) hints() string {
 		b.WriteString(pair)
 	}
 	b.WriteString(r.propagation())
+	b.WriteString(r.breakIt())
 	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
 		fmt.Fprintf(&b, "Next step (after Ctrl-C): make run STEP=%d\n", step.Number+1)
@@ -211,4 +212,12 @@ func pairRepo(step topology.Step) string {
 		return "rust-lang/rust"
 	}
 	return "golang/go"
+}
+
+// breakIt says how to break the step on purpose, from another terminal.
+func (r *runner) breakIt() string {
+	example := label(r.cfg.Step, r.cfg.Step.Programs[len(r.cfg.Step.Programs)-1])
+	return "Break it yourself, from another terminal (then watch the requests and their traces):\n" +
+		"  go run ./cmd/tutorial kill " + example + "     stop, kill, pause, resume or restart any of: " + strings.Join(r.partNames(), ", ") + "\n" +
+		"  go run ./cmd/tutorial restart " + example + "  same port, same environment\n"
 }

@@ -6,6 +6,15 @@
 //	go run ./cmd/tutorial run 7      # what `make run STEP=7` does
 //	go run ./cmd/tutorial run -h     # the ports it uses, and how to change them
 //
+// While a step runs, another terminal can break it on purpose, and mend it:
+//
+//	go run ./cmd/tutorial kill cleaner      # stop, kill, pause, resume, restart
+//	go run ./cmd/tutorial restart cleaner   # same port, same environment
+//	go run ./cmd/tutorial status            # what runs, what is stopped
+//
+// A part that dies (killed, or crashed) leaves the rest running, and the
+// runner says how to bring it back.
+//
 // Everything listens on 127.0.0.1 only. Set GITHUB_API_URL (and
 // GITHUB_TOKEN) to use the real GitHub instead of the stand-in.
 package main
@@ -26,14 +35,20 @@ import (
 )
 
 const usage = `usage: tutorial run [flags] [step]
+       tutorial stop|kill|pause|resume|restart|start PART   (tutorial stop -h: more)
+       tutorial status
 
-Runs a step of the tutorial (step 1 if none is given) until Ctrl-C.
+Runs a step of the tutorial (step 1 if none is given) until Ctrl-C. While
+it runs, another terminal can stop, kill, pause and restart its parts.
 The steps are %s.
 `
 
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == "build-jaeger" { // started by a run of step 1 or 2
 		os.Exit(buildJaegerMain())
+	}
+	if len(os.Args) >= 2 && (isVerb(os.Args[1]) || os.Args[1] == "status") {
+		os.Exit(controlMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	if len(os.Args) < 2 || os.Args[1] != "run" {
 		fmt.Fprintf(os.Stderr, usage+"(tutorial run -h lists the flags)\n", stepList())

@@ -23,6 +23,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/paths"
 	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
@@ -191,7 +192,7 @@ func runningRecord(t *testing.T, pid int) string {
 }
 
 func TestBadStepListsTheSteps(t *testing.T) {
-	for _, step := range []string{"9", "seven"} {
+	for _, step := range []string{strconv.Itoa(len(topology.Steps()) + 1), "seven"} {
 		run := startTutorial(t, "run", step)
 		code := run.wait(t)
 		out := run.output()
@@ -227,6 +228,12 @@ type tutorial struct {
 
 func startTutorial(t *testing.T, args ...string) *tutorial {
 	t.Helper()
+	return startTutorialEnv(t, nil, args...)
+}
+
+// startTutorialEnv starts it with env added to the test's environment.
+func startTutorialEnv(t *testing.T, env []string, args ...string) *tutorial {
+	t.Helper()
 	binary := e2e.Build(t, ".")
 	root, err := paths.Root(".")
 	if err != nil {
@@ -240,6 +247,7 @@ func startTutorial(t *testing.T, args ...string) *tutorial {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	run := &tutorial{}
 	if run.Process, err = proc.Start("tutorial", &run.out, cmd); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +14,42 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
-// stopTimeout is how long a program may take to exit after SIGTERM before
-// it is killed. The steps finish the requests in flight first, and the
-// slowest request (torvalds/linux in step 2) takes a few seconds.
+// stopTimeout is how long redis-server may take to exit after SIGTERM
+// before it is killed. A program of the step gets its drain (below).
 const stopTimeout = 10 * time.Second
+
+// exitGrace is how long a program takes to exit once its requests are
+// done: it flushes its last spans to Jaeger.
+const exitGrace = 3 * time.Second
+
+// drain is how long program p, run with env, may take to finish the
+// requests it has in flight after SIGTERM: the runner waits that long (and
+// exitGrace) before it kills it, so that a Ctrl-C during a slow request
+// still answers it. Each figure is what the program's main.go gives its
+// server's Shutdown: its longest request.
+func drain(step topology.Step, p topology.Program, env map[string]string) time.Duration {
+	reply := 15 * time.Second // REPLY_TIMEOUT's default
+	if d, err := time.ParseDuration(env["REPLY_TIMEOUT"]); err == nil && d > 0 {
+		reply = d
+	}
+	switch {
+	case len(step.Programs) == 1:
+		return 30 * time.Second // the monolith's WriteTimeout
+	case label(step, p) == "gateway":
+		// Its HTTP client's 12 s for the contributors service, the
+		// cleaner's REPLY_TIMEOUT, 5 s for Redis.
+		return 12*time.Second + reply + 5*time.Second
+	case label(step, p) == "contributors":
+		return 10*time.Second + 5*time.Second // GitHub's timeout, and a little more
+	default:
+		// The cleaner: 5 s for its /healthz, and the job in hand, which
+		// nobody waits for after its deadline.
+		return 5*time.Second + reply
+	}
+}
 
 // process is a program the runner started, in a process group of its own:
 // Ctrl-C in the terminal reaches only the runner, which then stops
@@ -27,7 +58,8 @@ const stopTimeout = 10 * time.Second
 // outlives the runner holding its port.
 type process struct {
 	*proc.Process
-	output *proc.Tail // the end of its output, for error messages
+	output  *proc.Tail    // the end of its output, for error messages
+	timeout time.Duration // how long stop waits after SIGTERM: stopTimeout if 0
 }
 
 // running holds every process started and not yet exited, so that a second
@@ -55,16 +87,17 @@ func (p *process) lastLines() string {
 }
 
 // stop sends SIGTERM to the process's group and waits for it to exit,
-// killing it after stopTimeout. It returns an error if the process does not
+// killing it after its timeout. It returns an error if the process does not
 // exit cleanly. A process that had exited before is left to whoever saw it
 // exit to report.
 func (p *process) stop() error {
 	if !p.Running() {
 		return nil
 	}
-	switch err := p.Stop(stopTimeout); {
+	timeout := cmp.Or(p.timeout, stopTimeout)
+	switch err := p.Stop(timeout); {
 	case errors.Is(err, proc.ErrStopTimeout):
-		return fmt.Errorf("%s did not stop within %s; killed it", p.Name(), stopTimeout)
+		return fmt.Errorf("%s did not stop within %s; killed it", p.Name(), timeout)
 	case err != nil && !proc.Signaled(err, syscall.SIGTERM):
 		return fmt.Errorf("%s exited with %v", p.Name(), err)
 	}

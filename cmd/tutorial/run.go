@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
@@ -62,8 +63,11 @@ type runner struct {
 	jaeger       *jaeger.Instance
 
 	mu       sync.Mutex
-	programs []*process
-	parts    []func() error // stop Jaeger, Redis, the stand-in GitHub
+	managed  []*part        // the programs, Redis and Jaeger: the learner may stop and restart them
+	closers  []func() error // stop the stand-in GitHub, remove the records
+	ready    chan struct{}  // closed once the step is up: deaths are reported from then on
+	stopping chan struct{}  // closed when the step stops: deaths are not reported any more
+	shutting atomic.Bool    // stopping is closed
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -75,7 +79,7 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	r := &runner{cfg: cfg, console: c, root: root}
+	r := &runner{cfg: cfg, console: c, root: root, ready: make(chan struct{}), stopping: make(chan struct{})}
 	if r.bin, err = binDir(root, cfg.Step); err != nil {
 		return err
 	}
@@ -104,23 +108,20 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 		return err
 	}
 	c.Printf("\nReady in %.1fs:\n%s", time.Since(start).Seconds(), r.urls())
+	close(r.ready)
 
 	traceID := r.example(ctx)
 	if traceID != "" && step.NeedsJaeger() {
 		r.showTrace(ctx, traceID)
 	}
+	// Another terminal may now stop, kill, pause and restart the parts
+	// (control.go). A part that dies leaves the rest running.
+	if err := r.serveControl(ctx); err != nil {
+		c.Printf("(No control of the parts from another terminal: %v)\n", err)
+	}
 	c.Printf("%s", r.hints())
-
-	died := make(chan *process, len(r.programs))
-	for _, p := range r.programs {
-		go func() { <-p.Exited(); died <- p }()
-	}
-	select {
-	case <-ctx.Done():
-		return r.shutDown()
-	case p := <-died:
-		return fmt.Errorf("%s stopped unexpectedly (%v): its log is above; stopped the rest", p.Name(), p.Err())
-	}
+	<-ctx.Done()
+	return r.shutDown()
 }
 
 // shutDown stops everything after Ctrl-C, and says so.
@@ -191,10 +192,11 @@ func (r *runner) startParts(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (r *runner) addPart(stop func() error) {
+// addCloser adds what stops or removes something when the step stops.
+func (r *runner) addCloser(stop func() error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.parts = append(r.parts, stop)
+	r.closers = append(r.closers, stop)
 }
 
 func (r *runner) startJaeger(ctx context.Context) error {
@@ -210,18 +212,48 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	}
 	inst, err := jaeger.Start(ctx, binary, jaeger.Options{
 		QueryPort: r.cfg.JaegerPort, CollectorPort: r.cfg.CollectorPort, AgentPort: r.cfg.AgentPort,
+		Env: baseEnv(),
 	})
 	if err != nil {
 		return err
 	}
 	r.jaeger = inst
-	r.addPart(inst.Stop)
+	// A restart takes the same ports, where the programs send their spans
+	// and the learner's browser looks.
+	again := jaeger.Options{
+		QueryPort: portOf(inst.QueryURL), CollectorPort: portOf(inst.CollectorEndpoint), AgentPort: portOf("udp://" + inst.AgentHostPort),
+		Env: baseEnv(),
+	}
+	running := func(inst *jaeger.Instance) *instance {
+		return &instance{proc: inst.Process(), stop: inst.Stop, where: inst.QueryURL}
+	}
+	r.addManaged(&part{
+		name: "jaeger", rank: 2,
+		lost: "Jaeger keeps traces in memory only: the ones it had are gone. While it is away, the programs' spans are lost; their requests are not.",
+		start: func(ctx context.Context) (*instance, error) {
+			inst, err := jaeger.Start(ctx, binary, again)
+			if err != nil {
+				return nil, err
+			}
+			return running(inst), nil
+		},
+	}, running(inst))
 	// cmd/trace finds this Jaeger, on whatever port it is.
 	remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: r.cfg.Step.Number, QueryURL: inst.QueryURL, Started: time.Now()})
 	if err == nil {
-		r.addPart(func() error { remove(); return nil })
+		r.addCloser(func() error { remove(); return nil })
 	}
 	return nil
+}
+
+// portOf is the port of a URL ("http://127.0.0.1:16686/api"), or 0.
+func portOf(rawURL string) int {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return 0
+	}
+	port, _ := strconv.Atoi(u.Port())
+	return port
 }
 
 func (r *runner) startRedis(ctx context.Context) error {
@@ -229,27 +261,40 @@ func (r *runner) startRedis(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "tutorial-redis-")
-	if err != nil {
-		return err
-	}
 	port := strconv.Itoa(r.cfg.RedisPort)
-	// Its log stays quiet unless it fails: it warns about things (memory
-	// overcommit) that do not matter to the tutorial.
-	p, err := startProcess("redis-server", io.Discard, os.Environ(), binary,
-		"--bind", loopback, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
+	addr := net.JoinHostPort(loopback, port)
+	start := func(ctx context.Context) (*instance, error) {
+		dir, err := os.MkdirTemp("", "tutorial-redis-")
+		if err != nil {
+			return nil, err
+		}
+		// Its log stays quiet unless it fails: it warns about things
+		// (memory overcommit) that do not matter to the tutorial.
+		p, err := startProcess("redis-server", io.Discard, baseEnv(), binary,
+			"--bind", loopback, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		in := &instance{proc: p.Process, where: addr, stop: func() error {
+			defer os.RemoveAll(dir)
+			return p.stop()
+		}}
+		if err := waitFor(ctx, p, func() error { return redisping.Ping(addr) }); err != nil {
+			p.Kill()
+			in.stop()
+			return nil, fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.lastLines())
+		}
+		return in, nil
+	}
+	in, err := start(ctx)
 	if err != nil {
-		os.RemoveAll(dir)
 		return err
 	}
-	r.addPart(func() error {
-		defer os.RemoveAll(dir)
-		return p.stop()
-	})
-	addr := net.JoinHostPort(loopback, port)
-	if err := waitFor(ctx, p, func() error { return redisping.Ping(addr) }); err != nil {
-		return fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.lastLines())
-	}
+	r.addManaged(&part{
+		name: "redis", rank: 1, start: start,
+		lost: "Redis keeps its data in memory only: the jobs it held and the answers not yet read are gone.",
+	}, in)
 	return nil
 }
 
@@ -266,7 +311,7 @@ func (r *runner) startGitHub() error {
 	}
 	go server.Serve(l)
 	// Close, not Shutdown: a request to slow/… must not hold up Ctrl-C.
-	r.addPart(server.Close)
+	r.addCloser(server.Close)
 	if r.cfg.Step.NeedsJaeger() {
 		r.warmUp("http://" + l.Addr().String())
 	}
@@ -298,46 +343,89 @@ func (r *runner) startPrograms(ctx context.Context) error {
 	for _, p := range step.Programs {
 		width = max(width, len(label(step, p)))
 	}
-	for _, p := range step.Programs {
+	type started struct {
+		program topology.Program
+		part    *part
+		process *process
+	}
+	var all []started
+	for i, p := range step.Programs {
 		env, err := r.env(p)
 		if err != nil {
 			return err
 		}
 		name := label(step, p)
-		prefix := fmt.Sprintf("%-*s | ", width, name)
-		started, err := startProcess(name, r.console.prefixed(prefix), env, r.binary(p))
+		out := r.console.prefixed(fmt.Sprintf("%-*s | ", width, name))
+		timeout := drain(step, p, env) + exitGrace
+		launch := func() (*process, error) {
+			started, err := startProcess(name, out, envList(env), r.binary(p))
+			if err == nil {
+				started.timeout = timeout
+			}
+			return started, err
+		}
+		where := r.address(p.Service)
+		pt := &part{name: name, program: true, rank: i - len(step.Programs),
+			start: func(ctx context.Context) (*instance, error) {
+				started, err := launch()
+				if err != nil {
+					return nil, err
+				}
+				in := programInstance(started, where)
+				if err := r.waitHealthy(ctx, p, started); err != nil {
+					started.Kill()
+					return nil, err
+				}
+				return in, nil
+			}}
+		first, err := launch()
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		r.programs = append(r.programs, started)
-		r.mu.Unlock()
+		r.addManaged(pt, programInstance(first, where))
+		all = append(all, started{p, pt, first})
 	}
-	client := &http.Client{Timeout: time.Second}
-	for i, p := range step.Programs {
-		program := r.programs[i]
-		healthz := fmt.Sprintf("http://%s/healthz", r.address(p.Service))
-		err := waitFor(ctx, program, func() error {
-			resp, err := client.Get(healthz)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return errors.New(resp.Status)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s: %w (its log is above)", program.Name(), err)
+	for _, s := range all {
+		if err := r.waitHealthy(ctx, s.program, s.process); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// env is the whole environment of program p: the learner's, then the
-// step's wiring with the addresses filled in.
-func (r *runner) env(p topology.Program) ([]string, error) {
+func programInstance(p *process, where string) *instance {
+	return &instance{proc: p.Process, stop: p.stop, where: where, timeout: p.timeout}
+}
+
+// waitHealthy waits until program p, started as process, answers its
+// /healthz.
+func (r *runner) waitHealthy(ctx context.Context, p topology.Program, process *process) error {
+	client := &http.Client{Timeout: time.Second}
+	healthz := fmt.Sprintf("http://%s/healthz", r.address(p.Service))
+	err := waitFor(ctx, process, func() error {
+		resp, err := client.Get(healthz)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w (its log is above)", process.Name(), err)
+	}
+	return nil
+}
+
+// env is the whole environment of program p: what any program needs of the
+// learner's (baseEnv), the learner's settings of the tutorial's programs
+// (JAEGER_*, REPLY_TIMEOUT, CLEANER_NAME), then the step's wiring with the
+// addresses filled in; GITHUB_TOKEN only to the program that calls GitHub,
+// and only over HTTPS (sendToken). Nothing else of the learner's: no other
+// secret of their shell reaches a program.
+func (r *runner) env(p topology.Program) (map[string]string, error) {
 	env, err := topology.Resolve(p.Env, func(name string) (string, bool) {
 		addr := r.address(name)
 		return addr, addr != ""
@@ -355,14 +443,56 @@ func (r *runner) env(p topology.Program) ([]string, error) {
 		env["OTEL_BSP_SCHEDULE_DELAY"] = strconv.Itoa(int(flushInterval.Milliseconds()))
 		env["JAEGER_UI"] = r.jaeger.QueryURL
 	}
-	if _, ok := env["GITHUB_API_URL"]; ok && r.cfg.GitHubURL != "" {
-		env["GITHUB_API_URL"] = r.cfg.GitHubURL // GITHUB_TOKEN comes with os.Environ
+	if _, ok := env["GITHUB_API_URL"]; ok {
+		if r.cfg.GitHubURL != "" {
+			env["GITHUB_API_URL"] = r.cfg.GitHubURL
+		}
+		if token := os.Getenv("GITHUB_TOKEN"); token != "" && r.sendToken() {
+			env["GITHUB_TOKEN"] = token
+		}
 	}
-	all := os.Environ() // later entries win
-	for _, key := range slices.Sorted(maps.Keys(env)) {
-		all = append(all, key+"="+env[key])
+	all := map[string]string{}
+	for _, kv := range os.Environ() {
+		key, value, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(key, "JAEGER_") || key == "REPLY_TIMEOUT" || key == "CLEANER_NAME" {
+			all[key] = value
+		}
 	}
+	for _, kv := range baseEnv() {
+		key, value, _ := strings.Cut(kv, "=")
+		all[key] = value
+	}
+	maps.Copy(all, env) // the step's wiring wins
 	return all, nil
+}
+
+// sendToken reports whether GITHUB_TOKEN goes to the program that calls
+// GitHub: only to a GitHub that the learner chose (GITHUB_API_URL), and
+// only over HTTPS. Never to the stand-in, which needs none.
+func (r *runner) sendToken() bool {
+	u, err := url.Parse(r.cfg.GitHubURL)
+	return r.cfg.GitHubURL != "" && err == nil && u.Scheme == "https" && u.Host != ""
+}
+
+// baseEnv is what every program, redis-server and Jaeger get of the
+// learner's environment: what a program needs to run, and nothing else.
+func baseEnv() []string {
+	var env []string
+	for _, key := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"} {
+		if value, ok := os.LookupEnv(key); ok {
+			env = append(env, key+"="+value)
+		}
+	}
+	return env
+}
+
+// envList is env as exec.Cmd.Env takes it, sorted.
+func envList(env map[string]string) []string {
+	var list []string
+	for _, key := range slices.Sorted(maps.Keys(env)) {
+		list = append(list, key+"="+env[key])
+	}
+	return list
 }
 
 // address is the host:port of a part or a program of the step, or "".
@@ -420,18 +550,26 @@ func waitFor(ctx context.Context, p *process, ready func() error) error {
 // It is safe to call more than once.
 func (r *runner) stop() error {
 	r.stopOnce.Do(func() {
+		r.shutting.Store(true)
+		close(r.stopping)
 		r.mu.Lock()
-		programs, parts := r.programs, r.parts
+		closers := r.closers
 		r.mu.Unlock()
-		var stops []func() error
-		for _, p := range programs {
-			stops = append(stops, p.stop)
+		var programs []*part
+		var programStops, others []func() error
+		for _, p := range r.parts() {
+			if p.program {
+				programs = append(programs, p)
+				programStops = append(programStops, p.shutdown)
+			} else {
+				others = append(others, p.shutdown)
+			}
 		}
 		done := make(chan struct{})
 		go r.sayWhatStopWaitsFor(programs, done)
-		programsErr := stopAll(stops)
+		programsErr := stopAll(programStops)
 		close(done)
-		r.stopErr = errors.Join(programsErr, stopAll(parts))
+		r.stopErr = errors.Join(programsErr, stopAll(append(others, closers...)))
 	})
 	return r.stopErr
 }
@@ -444,23 +582,25 @@ const waitNotice = time.Second
 // waitNotice (done not closed), which ones the runner waits for and how to
 // stop at once: a program finishes the requests in flight before it exits,
 // and a slow one takes seconds.
-func (r *runner) sayWhatStopWaitsFor(programs []*process, done <-chan struct{}) {
+func (r *runner) sayWhatStopWaitsFor(programs []*part, done <-chan struct{}) {
 	select {
 	case <-done:
 		return
 	case <-time.After(waitNotice):
 	}
 	var names []string
+	var longest time.Duration
 	for _, p := range programs {
-		if p.Running() {
-			names = append(names, p.Name())
+		if in := p.current(); in != nil && in.proc.Running() {
+			names = append(names, p.name)
+			longest = max(longest, in.timeout)
 		}
 	}
 	if len(names) == 0 {
 		return
 	}
 	r.console.Printf("Waiting for %s to finish what it has in flight (a slow request takes seconds; at most %s).\nCtrl-C again stops everything at once.\n",
-		strings.Join(names, ", "), stopTimeout)
+		strings.Join(names, ", "), longest)
 }
 
 func stopAll(stops []func() error) error {
@@ -490,8 +630,11 @@ func (r *runner) urls() string {
 		line("stand-in GitHub", "http://"+r.address(topology.GitHub)+"/ (synthetic data; set GITHUB_API_URL=https://api.github.com/ for the real one)")
 	} else {
 		note := " (from GITHUB_API_URL)"
-		if os.Getenv("GITHUB_TOKEN") == "" {
+		switch {
+		case os.Getenv("GITHUB_TOKEN") == "":
 			note = " (from GITHUB_API_URL; without GITHUB_TOKEN it allows 60 requests an hour)"
+		case !r.sendToken():
+			note = " (from GITHUB_API_URL; not HTTPS, so GITHUB_TOKEN is not sent)"
 		}
 		line("GitHub", r.cfg.GitHubURL+note)
 	}

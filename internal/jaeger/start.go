@@ -27,6 +27,8 @@ type Options struct {
 	// LogFile receives Jaeger's log as it is written. The last part of it
 	// is also kept for errors and Instance.Log.
 	LogFile io.Writer
+	// Env is Jaeger's whole environment; nil passes on this program's.
+	Env []string
 }
 
 // Instance is a running Jaeger.
@@ -120,7 +122,9 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 	// In a process group of its own, Jaeger is out of reach of a Ctrl-C
 	// in the terminal until the program that started it stops it in
 	// order, and (on Linux) dies with that program.
-	inst.process, err = proc.Start("Jaeger", logw, exec.Command(binary, "--config", "file:"+configPath))
+	cmd := exec.Command(binary, "--config", "file:"+configPath)
+	cmd.Env = opts.Env
+	inst.process, err = proc.Start("Jaeger", logw, cmd)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -180,6 +184,12 @@ func ok(ctx context.Context, client *http.Client, url string) error {
 // Client returns a client of this Jaeger's query API.
 func (i *Instance) Client() *Client {
 	return &Client{QueryURL: i.QueryURL}
+}
+
+// Process returns Jaeger's process, for a runner that lets the learner
+// kill or pause it (SIGKILL, SIGSTOP): Stop is the way to stop it in order.
+func (i *Instance) Process() *proc.Process {
+	return i.process
 }
 
 // Log returns the last part of Jaeger's log (up to 64 KiB).
