@@ -261,8 +261,8 @@ func testTraceAndShutdown(t *testing.T, n int, dir string, l Lesson, d Distribut
 		for _, p := range problems {
 			t.Errorf("GET %s: %s", r.Path, p)
 		}
-		if t.Failed() {
-			t.Logf("the trace:\n%s", tracetest.JaegerTree(trace))
+		if problems != nil {
+			t.Logf("the trace of GET %s:\n%s", r.Path, tracetest.JaegerTree(trace))
 		}
 	}
 	for _, p := range s.services(t, l.Requests[0]) {

@@ -2,54 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
 func init() { badThings = false }
 
-// message is a job as the gateway queues it, with headers.
-func message(t *testing.T, repo string, stats any, headers map[string]string) jobqueue.Message {
-	t.Helper()
-	body, err := json.Marshal(map[string]any{"repo": repo, "stats": stats})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return jobqueue.Message{Headers: headers, Body: body}
-}
-
-// wantContributors checks that answer is the contributors of owner/repo.
-func wantContributors(t *testing.T, answer []byte, err error, owner, repo string) {
-	t.Helper()
-	var got []contracttest.Contributor
-	if err == nil {
-		err = json.Unmarshal(answer, &got)
-	}
-	if want := contracttest.Expected(owner, repo); err != nil || !slices.Equal(got, want) {
-		t.Errorf("answer = %s (%v), want %v", answer, err, want)
-	}
-}
-
-func TestCleanJobCountsCommits(t *testing.T) {
-	answer, err := cleanJob(context.Background(), message(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), nil))
-	wantContributors(t, answer, err, "torvalds", "linux")
-}
-
-func TestCleanJobWithUnreadableStats(t *testing.T) {
-	answer, err := cleanJob(context.Background(), message(t, "a/b", map[string]string{"not": "a list"}, nil))
-	if err == nil || answer != nil {
-		t.Errorf("answer = %s, %v; want an error", answer, err)
-	}
-}
+// TestCleaner: what every distributed step's cleaner keeps
+// (internal/lesson).
+func TestCleaner(t *testing.T) { lesson.TestCleaner(t, lesson.Cleaner{CleanJob: cleanJob}) }
 
 // The tests below install a global tracer: they must not run in parallel.
 
@@ -63,10 +30,10 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), message(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
-	wantContributors(t, answer, err, "golang", "go")
+	lesson.WantCleaned(t, answer, err, "golang", "go")
 	want := "queue.Push\n  cleanJob\n    countCommits\n"
 	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
@@ -94,7 +61,7 @@ func TestCleanJobFollowsFromTheProducer(t *testing.T) {
 	push := tracer.StartSpan("queue.Push")
 	headers := map[string]string{}
 	tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers))
-	if _, err := cleanJob(context.Background(), message(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := cleanJob(context.Background(), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -129,8 +96,8 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), message(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
-		wantContributors(t, answer, err, "torvalds", "linux")
+		answer, err := cleanJob(context.Background(), lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
 		}
@@ -143,7 +110,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), message(t, "a/b", map[string]string{"not": "a list"}, nil))
+	cleanJob(context.Background(), lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
