@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/opentracing/opentracing-go"
@@ -46,7 +47,14 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 	}
 	// Every trace is recorded, unless the caller's traceparent says it is
 	// not sampled (ParentBased(AlwaysSample) is the SDK's default).
-	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	// Ended spans wait in a queue until they are sent; when it is full,
+	// spans are dropped. The SDK's default queue (2048 spans) is larger
+	// than jaeger-client-go's, but we keep step 8's 10,000.
+	var batch []sdktrace.BatchSpanProcessorOption
+	if os.Getenv("OTEL_BSP_MAX_QUEUE_SIZE") == "" {
+		batch = append(batch, sdktrace.WithMaxQueueSize(10_000))
+	}
+	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter, batch...), sdktrace.WithResource(res))
 
 	// The bridge: an OpenTracing tracer that makes OpenTelemetry spans.
 	bridge, wrapped := otelbridge.NewTracerPair(provider.Tracer("github.com/tracing-tutorial/tutorial/step9-opentelemetry"))
