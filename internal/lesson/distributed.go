@@ -227,14 +227,17 @@ func testDistributedContract(t *testing.T, n int, dir string) {
 }
 
 // testTraceAndShutdown: the lesson's requests, then SIGTERM stops each
-// program with exit status 0. The tracers flush only then (an hour's
-// flush interval), and each request's trace in Jaeger holds the lesson.
+// program with exit status 0. The tracers flush only then (an hour
+// between flushes), and each request's trace in Jaeger holds the lesson.
 // The first request's trace holds nothing else: only the spans the lesson
 // names, each once, in one trace, under one root, with no span.kind where
 // the lesson names none; and Jaeger heard from exactly the services that
 // the lesson names.
 func testTraceAndShutdown(t *testing.T, n int, dir string, l Lesson, d Distributed) {
-	s := startDistributed(t, n, dir, "", Options{Env: map[string]string{"JAEGER_REPORTER_FLUSH_INTERVAL": "1h"}})
+	s := startDistributed(t, n, dir, "", Options{Env: map[string]string{
+		"JAEGER_REPORTER_FLUSH_INTERVAL": "1h",
+		"OTEL_BSP_SCHEDULE_DELAY":        fmt.Sprint(time.Hour.Milliseconds()), // step 9's OpenTelemetry SDK
+	}})
 	var sents []sent
 	for _, r := range l.Requests {
 		sent := s.send(t, r)

@@ -106,6 +106,7 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 	if step.NeedsJaeger() {
 		s.Jaeger = e2e.Jaeger(t)
 		addresses[topology.JaegerCollector] = hostOf(t, s.Jaeger.CollectorEndpoint)
+		addresses[topology.JaegerOTLP] = hostOf(t, s.Jaeger.OTLPEndpoint)
 		s.JaegerUI = s.Jaeger.QueryURL
 	}
 	if step.NeedsRedis() {
@@ -132,6 +133,11 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 			if _, traced := env["JAEGER_ENDPOINT"]; traced {
 				env["JAEGER_REPORTER_FLUSH_INTERVAL"] = flushInterval.String()
 				env["JAEGER_TAGS"] = runTag + "=" + s.run
+				env["JAEGER_UI"] = s.JaegerUI
+			}
+			if _, traced := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; traced { // step 9's OpenTelemetry SDK
+				env["OTEL_BSP_SCHEDULE_DELAY"] = fmt.Sprint(flushInterval.Milliseconds())
+				env["OTEL_RESOURCE_ATTRIBUTES"] = runTag + "=" + s.run
 				env["JAEGER_UI"] = s.JaegerUI
 			}
 			for k, v := range lesson.Env {
