@@ -52,7 +52,7 @@ func testGitHub(t *testing.T, row githubRow) {
 
 func TestGitHubComputingForever(t *testing.T) {
 	testGitHub(t, githubRow{"/git/computing/repo", http.StatusBadGateway, "still computing",
-		"still computing", 6 * time.Second, http.StatusOK})
+		"still computing", 8 * time.Second, http.StatusOK})
 }
 
 func TestGitHubRateLimitExhausted(t *testing.T) {

@@ -1,6 +1,7 @@
 package failures
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -16,8 +17,38 @@ import (
 // takes a second to answer each): every one of them completes with its
 // 200, the program exits with status 0, and it flushed its spans on the
 // way out: each request's span is in Jaeger. In step 7 the contributors
-// service and the cleaner then stop cleanly too.
+// service and the cleaner then stop cleanly too, and a cleaner stopped in
+// the middle of a job finishes it first.
 func TestShutdownUnderLoad(t *testing.T) {
+	t.Run("step7 cleaner", func(t *testing.T) {
+		t.Parallel()
+		s := start(t, 7, lesson.Options{
+			Env:        map[string]string{"JAEGER_REPORTER_FLUSH_INTERVAL": "1m"},
+			ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}, // 2 s a job
+		})
+		rdb := redisOf(t, s)
+		done := make(chan answer, 1)
+		go func() {
+			a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- a
+		}()
+		eventually(t, 10*time.Second, func() bool {
+			pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
+			return err == nil && pending.Count == 1
+		}, func() string { return "the cleaner never took the job" })
+		if err := s.Programs["cleaner"].Stop(); err != nil {
+			t.Errorf("SIGTERM with a job in hand: %v", err)
+		}
+		a := <-done
+		if a.status != http.StatusOK {
+			t.Fatalf("the job in hand: %d %q, want 200", a.status, a.error)
+		}
+		wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "countCommits", nil, "")
+		noDeadLetters(t, rdb)
+	})
 	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
 		github, githubURL := e2e.GitHub(t, fakegithub.Options{Latency: time.Second})
 		// Spans are sent once a minute: only the flush on the way out
