@@ -12,6 +12,12 @@
 // tests (internal/e2e), so a package that calls them runs its tests
 // through e2e.Main. make check is TestCheck of this package, which
 // cmd/workshop runs: the check and the steps' tests share one code path.
+//
+// What the steps' tests keep besides a lesson is written here once too:
+// TestMonolith and TestInProcess for the one-program steps (2-5);
+// TestDistributed (end to end) and TestGateway, TestContributors and
+// TestCleaner (in process, with the step's handlers as hooks) for the
+// steps of three services (6 on).
 package lesson
 
 import (
