@@ -273,6 +273,17 @@ func testProfile(t *testing.T, c *compose, step topology.Step) result {
 		c.run(ctx, "--profile", step.Profile(), "down", "--volumes", "--remove-orphans", "--timeout", "3")
 	})
 
+	// Another program on a port we publish (make run, say) would make up
+	// fail with a message about a "userland proxy".
+	for _, p := range step.Programs {
+		if p.Public {
+			checkFree(t, p.Port)
+		}
+	}
+	if step.NeedsJaeger() {
+		checkFree(t, 16686)
+	}
+
 	upCtx, cancel := context.WithTimeout(ctx, upTimeout)
 	defer cancel()
 	start := time.Now()
