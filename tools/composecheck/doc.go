@@ -1,11 +1,18 @@
 // Package composecheck holds the repository's docker-compose.yml and
 // Dockerfile to internal/topology, the one description of what each step
-// runs. Docker cannot run here, so its test is the proof that
-// `docker compose --profile stepN up --build` starts what the step needs,
-// wired the way the native runner wires it.
+// runs: its test loads the file with compose-go, exactly as docker compose
+// does, and checks that `docker compose --profile stepN up --build` starts
+// what the step needs, wired the way the native runner wires it. It needs
+// no Docker.
 //
-// It is a module of its own so that compose-go, which the test uses to load
-// the file exactly as docker compose does, stays out of the tutorial's go.mod.
+// The subpackages run it for real: up is the end-to-end test of every
+// step's profile on a Docker engine, and dockerenv gets the machine ready
+// for it (the engine, the compose and buildx plugins that ../docker pins,
+// stand-ins for base images that cannot be pulled); cmd/dockerready runs
+// dockerenv from `make deps`.
 //
-//	cd tools/composecheck && go test ./...
+// It is a module of its own so that compose-go stays out of the tutorial's
+// go.mod.
+//
+//	cd tools/composecheck && go test . ./dockerenv && go test -v ./up
 package composecheck
