@@ -13,28 +13,57 @@ import (
 
 // TestRedisStoppedThenRestarted: with Redis down, the gateway answers 503
 // at once (within 2 s) and says to try again; its queue.Push span has
-// error=true and logs the refused connection. Once Redis is back (empty),
-// requests succeed again, no program restarted.
+// error=true and logs the refused connection. A request that was waiting
+// for its answer when Redis went down (its job gone with Redis) is told
+// too, within 3 s, not left to wait for its timeout. Once Redis is back
+// (empty), requests succeed again, no program restarted but the cleaner
+// that the test had stopped.
 func TestRedisStoppedThenRestarted(t *testing.T) {
 	t.Parallel()
 	s := start(t, 7, lesson.Options{})
 	wantOK(t, s, "golang/go")
+	cleaner := s.Programs["cleaner"]
+	if err := cleaner.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan answer, 1)
+	go func() {
+		a, err := tryCall(s.URL+"/git/golang/go", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		waiting <- a
+	}()
+	rdb := redisOf(t, s)
+	eventually(t, 10*time.Second, func() bool {
+		n, err := rdb.XLen(context.Background(), jobsStream).Result()
+		return err == nil && n == 1
+	}, func() string { return "the job was not queued" })
+	stopped := time.Now()
 	if err := s.Redis.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	a := call(t, s.URL+"/git/golang/go", nil)
+	a := <-waiting
+	wantError(t, a, http.StatusServiceUnavailable, "Redis", 0)
+	if took := time.Since(stopped); took > 3*time.Second {
+		t.Errorf("the waiting request was answered %s after Redis stopped, want within 3 s", took.Round(time.Millisecond))
+	}
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "queue.WaitForReply", "")
+
+	a = call(t, s.URL+"/git/golang/go", nil)
 	wantError(t, a, http.StatusServiceUnavailable, "Redis", 2*time.Second)
 	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "queue.Push", "connection refused")
-	alive(t, s)
+	alive(t, s, "cleaner")
 
 	s.Redis.Restart(t)
+	cleaner.Restart(t)
 	var last answer
 	eventually(t, 15*time.Second, func() bool {
 		last = call(t, s.URL+"/git/golang/go", nil)
 		return last.status == http.StatusOK
 	}, func() string { return "still " + last.error })
 	alive(t, s)
-	noDeadLetters(t, redisOf(t, s))
+	noDeadLetters(t, rdb)
 }
 
 // TestRedisHung: a Redis that hangs (SIGSTOP: connections open, no
