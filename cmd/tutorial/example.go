@@ -198,8 +198,9 @@ func (r *runner) propagation() string {
 	for _, p := range r.cfg.Step.Programs {
 		if label(r.cfg.Step, p) == "contributors" {
 			return "Your own trace context, sent as the gateway sends it; the contributors' spans join your trace:\n" +
-				"  curl -H 'uber-trace-id: " + ownTraceID + ":" + ownTraceID[:16] + ":0:1' http://" + r.address(p.Service) + "/stats/golang/go\n" +
-				"  then " + r.jaeger.QueryURL + "/trace/" + ownTraceID + " (its parent, your made-up span, is missing)\n"
+				"  curl -s -o /dev/null -H 'uber-trace-id: " + ownTraceID + ":" + ownTraceID[:16] + ":0:1' http://" + r.address(p.Service) + "/stats/golang/go\n" +
+				"  go run ./cmd/trace " + ownTraceID + "\n" +
+				"  or " + r.jaeger.QueryURL + "/trace/" + ownTraceID + " (its parent, your made-up span, is missing)\n"
 		}
 	}
 	return ""

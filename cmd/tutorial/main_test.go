@@ -74,7 +74,7 @@ func TestStep7(t *testing.T) {
 
 	// The propagation experiment, as printed, puts the contributors'
 	// spans in the trace of our choosing.
-	experiment := regexp.MustCompile(`curl -H 'uber-trace-id: (\S+)' (\S+)\n`).FindStringSubmatch(run.output())
+	experiment := regexp.MustCompile(`curl -s -o /dev/null -H 'uber-trace-id: (\S+)' (\S+)\n`).FindStringSubmatch(run.output())
 	if experiment == nil {
 		t.Error("no propagation experiment in the hints")
 	} else {
