@@ -27,6 +27,9 @@ func countCommits(ctx context.Context, stats []*github.ContributorStats) []contr
 
 	commits := map[string]int{}
 	for _, s := range stats {
+		if s == nil { // a null in the list: nothing to count (it crashed us)
+			continue
+		}
 		login := s.GetAuthor().GetLogin()
 		if login == "" {
 			login = "ghost"
