@@ -201,7 +201,7 @@ func TestCleanerRestarted(t *testing.T) {
 
 // TestContributorsDown: with the contributors service down, the gateway
 // answers 502 at once (within 2 s); its fetchStats span has error=true and
-// logs that the service is unreachable. No job is queued. Once it is back, so are
+// logs the refused connection. No job is queued. Once it is back, so are
 // the answers.
 func TestContributorsDown(t *testing.T) {
 	t.Parallel()
@@ -212,7 +212,7 @@ func TestContributorsDown(t *testing.T) {
 	}
 	a := call(t, s.URL+"/git/golang/go", nil)
 	wantError(t, a, http.StatusBadGateway, "contributors service is unreachable", 2*time.Second)
-	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "fetchStats", "unreachable")
+	marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "fetchStats", "connection refused")
 	rdb := redisOf(t, s)
 	noDeadLetters(t, rdb)
 
