@@ -279,3 +279,24 @@ func with(m map[string]string, kv ...string) map[string]string {
 	}
 	return out
 }
+
+// TestTheTalksAuthTokenEndsUpInJaeger: the talk's slide put an auth-token
+// in baggage. jaeger-client-go logs every item set on a sampled span, value
+// and all, and the log is reported with the span: the token would be
+// stored in Jaeger. (Its children inherit the item, and Inject sends it on
+// every hop.)
+func TestTheTalksAuthTokenEndsUpInJaeger(t *testing.T) {
+	tracer, reporter := installJaeger(t)
+	span := tracer.StartSpan("GET /git/{owner}/{repo}")
+	span.SetBaggageItem("auth-token", "Bearer ghp_s3cr3t")
+	h := http.Header{}
+	tracer.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(h))
+	span.Finish()
+
+	if !logged(requestSpan(t, reporter), map[string]string{"event": "baggage", "key": "auth-token", "value": "Bearer ghp_s3cr3t"}) {
+		t.Errorf("the token is not in the span's logs: %+v", requestSpan(t, reporter).Logs())
+	}
+	if got := h.Get("Uberctx-Auth-Token"); got == "" {
+		t.Errorf("the token is not in the injected headers %v", h)
+	}
+}
