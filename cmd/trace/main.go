@@ -85,6 +85,10 @@ func main() {
 	}
 }
 
+// runningSource begins the source of a Jaeger that a running `make run`
+// recorded.
+const runningSource = "the Jaeger of the running "
+
 // findJaeger fills in *jaegerURL if the flag was not given, and says where
 // the URL came from.
 func findJaeger(jaegerURL *string) string {
@@ -97,7 +101,7 @@ func findJaeger(jaegerURL *string) string {
 	}
 	if r, ok := jaeger.FindRunning(); ok {
 		*jaegerURL = r.QueryURL
-		return fmt.Sprintf("the Jaeger of the running `make run STEP=%d`", r.Step)
+		return fmt.Sprintf(runningSource+"`make run STEP=%d`", r.Step)
 	}
 	*jaegerURL = defaultJaeger
 	return "the default: no `make run` of step 3 or later is running"
@@ -125,6 +129,9 @@ func fetch(ctx context.Context, client *jaeger.Client, id string) (jaeger.Trace,
 func explain(err error, jaegerURL, source, what string) string {
 	var netErr *url.Error
 	switch {
+	case errors.As(err, &netErr) && strings.HasPrefix(source, runningSource):
+		// The step runs, its Jaeger does not: the learner stopped it.
+		return fmt.Sprintf("cannot reach Jaeger at %s (%s; %v): was it stopped? `go run ./cmd/tutorial status` says; `go run ./cmd/tutorial restart jaeger` brings it back", jaegerURL, source, netErr.Err)
 	case errors.As(err, &netErr):
 		return fmt.Sprintf("cannot reach Jaeger at %s (%s; %v): is `make run` (step 3 or later) running?", jaegerURL, source, netErr.Err)
 	case errors.Is(err, jaeger.ErrNotFound) && strings.HasPrefix(what, "trace of service"):

@@ -24,19 +24,22 @@ func TestExplain(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close() // nothing listens there any more
 
+	const noRun = "the default: no `make run` of step 3 or later is running"
 	tests := []struct {
-		name, url string
-		want      []string
-		not       string
+		name, url, source string
+		want              []string
+		not               string
 	}{
-		{"unreachable", gone.URL, []string{"cannot reach Jaeger at " + gone.URL, "(the default", "make run"}, ""},
-		{"not found", notFound.URL, []string{"no trace 5f3a9c2e8b7d4a61 in Jaeger at " + notFound.URL, "(the default", "in memory"}, "try again"},
+		{"unreachable", gone.URL, noRun, []string{"cannot reach Jaeger at " + gone.URL, "(the default", "make run"}, ""},
+		{"not found", notFound.URL, noRun, []string{"no trace 5f3a9c2e8b7d4a61 in Jaeger at " + notFound.URL, "(the default", "in memory"}, "try again"},
+		// The learner stopped the running step's Jaeger (go run ./cmd/tutorial stop jaeger).
+		{"stopped", gone.URL, runningSource + "`make run STEP=7`", []string{"cannot reach Jaeger at " + gone.URL, "go run ./cmd/tutorial restart jaeger"}, "is `make run`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := &jaeger.Client{QueryURL: tt.url}
 			_, err := client.Trace(context.Background(), "5f3a9c2e8b7d4a61")
-			got := explain(err, tt.url, "the default: no `make run` of step 3 or later is running", "trace 5f3a9c2e8b7d4a61")
+			got := explain(err, tt.url, tt.source, "trace 5f3a9c2e8b7d4a61")
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("explain = %q, want it to say %q", got, w)
