@@ -218,7 +218,11 @@ func pairRepo(step topology.Step) string {
 // breakIt says how to break the step on purpose, from another terminal.
 func (r *runner) breakIt() string {
 	example := label(r.cfg.Step, r.cfg.Step.Programs[len(r.cfg.Step.Programs)-1])
-	return "Break it yourself, from another terminal (then watch the requests and their traces):\n" +
-		"  go run ./cmd/tutorial kill " + example + "     stop, kill, pause, resume or restart any of: " + strings.Join(r.partNames(), ", ") + "\n" +
+	watch := "the requests"
+	if r.cfg.Step.NeedsJaeger() {
+		watch += " and their traces"
+	}
+	return "Break it yourself, from another terminal, and watch " + watch + ":\n" +
+		"  go run ./cmd/tutorial kill " + example + "     or stop, pause, resume, restart; the parts: " + strings.Join(r.partNames(), ", ") + "\n" +
 		"  go run ./cmd/tutorial restart " + example + "  same port, same environment\n"
 }
