@@ -34,6 +34,9 @@ func TestMalformedTraceHeader(t *testing.T) {
 			if root.ParentID() != "" {
 				t.Errorf("uber-trace-id %.40q: the request's span has a parent %s, want a new trace", bad, root.ParentID())
 			}
+			if n == 7 { // the new trace crosses the three services all the same
+				wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "cleanJob", nil, "")
+			}
 		}
 		alive(t, s)
 		if n == 7 {
