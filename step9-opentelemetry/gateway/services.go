@@ -10,6 +10,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 )
@@ -59,6 +60,8 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 	opentracing.GlobalTracer().Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header))
 	resp, err := a.http.Do(req)
 	if err != nil {
+		// The cause, for the trace; our client gets less: it names an address.
+		span.LogFields(log.Error(err))
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, &serviceError{http.StatusGatewayTimeout, "the contributors service did not answer in time", ""}
 		}
