@@ -292,6 +292,7 @@ func TestProgramsGetOnlyWhatTheyNeed(t *testing.T) {
 	t.Setenv("LEARNERS_SECRET", secret)
 	t.Setenv("REPLY_TIMEOUT", "3s")
 	t.Setenv("PATH", "/usr/bin:/bin")
+	t.Setenv("JAEGER_SAMPLER_PARAM", "0.5")
 	step, err := findStep("7")
 	if err != nil {
 		t.Fatal(err)
@@ -324,8 +325,8 @@ func TestProgramsGetOnlyWhatTheyNeed(t *testing.T) {
 			if _, ok := env["LEARNERS_SECRET"]; ok {
 				t.Errorf("%s has the learner's LEARNERS_SECRET", name)
 			}
-			if env["PATH"] != "/usr/bin:/bin" || env["REPLY_TIMEOUT"] != "3s" || env["PORT"] == "" {
-				t.Errorf("%s lacks PATH, REPLY_TIMEOUT or PORT: %v", name, env)
+			if env["PATH"] != "/usr/bin:/bin" || env["REPLY_TIMEOUT"] != "3s" || env["PORT"] == "" || env["JAEGER_SAMPLER_PARAM"] != "0.5" {
+				t.Errorf("%s lacks PATH, REPLY_TIMEOUT, PORT or JAEGER_SAMPLER_PARAM: %v", name, env)
 			}
 		}
 	}

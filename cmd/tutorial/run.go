@@ -421,10 +421,12 @@ func (r *runner) waitHealthy(ctx context.Context, p topology.Program, process *p
 
 // env is the whole environment of program p: what any program needs of the
 // learner's (baseEnv), the learner's settings of the tutorial's programs
-// (JAEGER_*, REPLY_TIMEOUT, CLEANER_NAME), then the step's wiring with the
-// addresses filled in; GITHUB_TOKEN only to the program that calls GitHub,
-// and only over HTTPS (sendToken). Nothing else of the learner's: no other
-// secret of their shell reaches a program.
+// (REPLY_TIMEOUT, CLEANER_NAME; JAEGER_* to a program that reports to
+// Jaeger with jaeger-client-go, OTEL_* to one that uses OpenTelemetry's
+// SDK), then the step's wiring with the addresses filled in; GITHUB_TOKEN
+// only to the program that calls GitHub, and only over HTTPS (sendToken).
+// Nothing else of the learner's: no other secret of their shell reaches a
+// program.
 func (r *runner) env(p topology.Program) (map[string]string, error) {
 	env, err := topology.Resolve(p.Env, func(name string) (string, bool) {
 		addr := r.address(name)
@@ -451,10 +453,15 @@ func (r *runner) env(p topology.Program) (map[string]string, error) {
 			env["GITHUB_TOKEN"] = token
 		}
 	}
+	_, jaegerClient := env["JAEGER_ENDPOINT"]
+	_, otelSDK := env["OTEL_EXPORTER_OTLP_ENDPOINT"]
 	all := map[string]string{}
 	for _, kv := range os.Environ() {
 		key, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(key, "JAEGER_") || key == "REPLY_TIMEOUT" || key == "CLEANER_NAME" {
+		switch {
+		case key == "REPLY_TIMEOUT", key == "CLEANER_NAME",
+			jaegerClient && strings.HasPrefix(key, "JAEGER_"), // JAEGER_DISABLED, JAEGER_SAMPLER_*
+			otelSDK && strings.HasPrefix(key, "OTEL_"):
 			all[key] = value
 		}
 	}
