@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
@@ -74,7 +75,8 @@ func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
 	tracer := tracetest.Install(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
 		{"alice", "alice"},
 		{"ci.nightly-2", "ci.nightly-2"},
@@ -159,7 +161,8 @@ func logged(span *jaeger.Span, fields map[string]string) bool {
 // always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	tracer, reporter := installJaeger(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	many, kept := map[string]string{}, map[string]string{"requested-by": "anonymous"}
 	for i := range 9 {
 		many[fmt.Sprintf("Uberctx-Item-%d", i)] = "x"
@@ -227,7 +230,8 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 // prints the figures in the README.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	installJaeger(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	clientItems := map[string]string{ // within the limits (8 items, 256 bytes each): passed on
 		"Uberctx-Session": strings.Repeat("s", 60), "Uberctx-Experiment": strings.Repeat("e", 60),
