@@ -3,17 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -24,45 +22,20 @@ func init() { badThings = false }
 // discard is the log of the tests that do not read it.
 var discard = slog.New(slog.DiscardHandler)
 
-// message is a job as the gateway queues it, with headers.
-func message(t *testing.T, repo string, stats any, headers map[string]string) jobqueue.Message {
-	t.Helper()
-	body, err := json.Marshal(map[string]any{"repo": repo, "stats": stats})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return jobqueue.Message{Headers: headers, Body: body}
-}
-
-// wantContributors checks that answer is the contributors of owner/repo.
-func wantContributors(t *testing.T, answer []byte, err error, owner, repo string) {
-	t.Helper()
-	var got []contracttest.Contributor
-	if err == nil {
-		err = json.Unmarshal(answer, &got)
-	}
-	if want := contracttest.Expected(owner, repo); err != nil || !slices.Equal(got, want) {
-		t.Errorf("answer = %s (%v), want %v", answer, err, want)
-	}
-}
-
-func TestCleanJobCountsCommits(t *testing.T) {
-	answer, err := cleanJob(context.Background(), discard, message(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), nil))
-	wantContributors(t, answer, err, "torvalds", "linux")
-}
-
-func TestCleanJobWithUnreadableStats(t *testing.T) {
-	answer, err := cleanJob(context.Background(), discard, message(t, "a/b", map[string]string{"not": "a list"}, nil))
-	if err == nil || answer != nil {
-		t.Errorf("answer = %s, %v; want an error", answer, err)
-	}
+// TestCleaner: what every distributed step's cleaner keeps
+// (internal/lesson).
+func TestCleaner(t *testing.T) {
+	lesson.TestCleaner(t, lesson.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
+		return cleanJob(ctx, discard, msg)
+	}})
 }
 
 // The tests below install a global tracer: they must not run in parallel.
 
 // TestCleanJobContinuesTheTrace: step 7's lesson on this side. The job's
 // headers carry the gateway's producer span context; cleanJob is a
-// consumer span that follows from it, and countCommits is under cleanJob.
+// consumer span under it (its child, in step 9), and countCommits is under
+// cleanJob.
 func TestCleanJobContinuesTheTrace(t *testing.T) {
 	tracer := tracetest.Install(t)
 	push := tracer.StartSpan("queue.Push") // the gateway's producer span
@@ -70,10 +43,10 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), discard, message(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
-	wantContributors(t, answer, err, "golang", "go")
+	lesson.WantCleaned(t, answer, err, "golang", "go")
 	want := "queue.Push\n  cleanJob\n    countCommits\n"
 	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
@@ -102,7 +75,7 @@ func TestCleanJobIsTheProducersChild(t *testing.T) {
 	if headers["traceparent"] == "" || headers["baggage"] != "requested-by=alice" {
 		t.Errorf("the job's headers %v, want W3C traceparent and baggage", headers)
 	}
-	if _, err := cleanJob(context.Background(), discard, message(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -131,8 +104,8 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), discard, message(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
-		wantContributors(t, answer, err, "torvalds", "linux")
+		answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
 		}
@@ -145,7 +118,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), discard, message(t, "a/b", map[string]string{"not": "a list"}, nil))
+	cleanJob(context.Background(), discard, lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
@@ -165,11 +138,11 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), message(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 	request.Finish()
 
-	wantContributors(t, answer, err, "golang", "go")
+	lesson.WantCleaned(t, answer, err, "golang", "go")
 	clean := tracetest.Find(t, tracer, "cleanJob")
 	if got := clean.BaggageItem("requested-by"); got != "alice" {
 		t.Errorf("cleanJob's baggage requested-by = %q, want alice", got)
@@ -191,8 +164,8 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 func TestCleanJobWithoutBaggage(t *testing.T) {
 	tracer := tracetest.Install(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), message(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
-	wantContributors(t, answer, err, "golang", "go")
+	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
+	lesson.WantCleaned(t, answer, err, "golang", "go")
 	if got := tracetest.Find(t, tracer, "cleanJob").Tag("requested_by"); got != "" {
 		t.Errorf("cleanJob: tag requested_by = %v, want empty", got)
 	}

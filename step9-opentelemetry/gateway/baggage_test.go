@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
 )
 
@@ -73,7 +74,8 @@ func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
 	tracer, _ := oteltest.Install(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
 		{"alice", "alice"},
 		{"ci.nightly-2", "ci.nightly-2"},
@@ -119,7 +121,8 @@ const clientTrace = "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01"
 // dropped. The requested-by item is always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	tracer, exporter := oteltest.Install(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	var many []string
 	kept := map[string]string{"requested-by": "anonymous"}
 	for i := range 9 {
@@ -188,7 +191,8 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 // prints the figures in the README.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	oteltest.Install(t)
-	stub, cleaner, base := setUp(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{})
+	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	// Within the limits (8 items, 256 bytes each), passed on: one header,
 	// "baggage", for all items.

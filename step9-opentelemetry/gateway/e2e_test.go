@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -24,6 +26,19 @@ import (
 	jaegerapi "github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 )
+
+func TestMain(m *testing.M) {
+	// The end-to-end tests mostly wait: for REPLY_TIMEOUT, restarts, the
+	// contributors service's 10 s GitHub timeout. Unless -parallel says
+	// otherwise, run them all at once rather than GOMAXPROCS at a time.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", "16")
+	}
+	os.Exit(e2e.Main(m))
+}
 
 // stack is one running copy of the step.
 type stack struct {
