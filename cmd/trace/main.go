@@ -70,7 +70,7 @@ func main() {
 	what := "trace " + id
 	if *service != "" {
 		what = fmt.Sprintf("trace of service %q in the last hour", *service)
-		trace, err = client.Latest(ctx, *service)
+		trace, err = latest(ctx, client, *service)
 	} else {
 		trace, err = fetch(ctx, client, id)
 	}
@@ -105,6 +105,25 @@ func findJaeger(jaegerURL *string) string {
 	}
 	*jaegerURL = defaultJaeger
 	return "the default: no `make run` of step 3 or later is running"
+}
+
+// inFlight waits for the spans of a request that has just been answered:
+// they are on their way to Jaeger, as the programs send theirs every 100
+// ms under make run, every second under docker compose. (A variable for
+// the tests.)
+var inFlight = func(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(1200 * time.Millisecond):
+	}
+}
+
+// latest gets the latest trace of service, once the spans of a request
+// just answered have arrived: `curl …; go run ./cmd/trace -service
+// gateway` shows that request's trace, not the one before.
+func latest(ctx context.Context, client *jaeger.Client, service string) (jaeger.Trace, error) {
+	inFlight(ctx)
+	return client.Latest(ctx, service)
 }
 
 // fetch gets a trace, waiting a moment for one that is not there yet.

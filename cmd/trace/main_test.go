@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -140,5 +141,34 @@ func TestIsTraceID(t *testing.T) {
 		if got := isTraceID(id); got != want {
 			t.Errorf("isTraceID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestLatestWaitsForSpansInFlight: -service shows the trace of the request
+// just answered, whose spans arrive while it waits, not the one before.
+func TestLatestWaitsForSpansInFlight(t *testing.T) {
+	trace := func(id string, start int64) string {
+		return `{"traceID":"` + id + `","spans":[{"traceID":"` + id + `","spanID":"` + id + `","operationName":"GET /git/{owner}/{repo}","startTime":` +
+			fmt.Sprint(start) + `,"duration":1,"processID":"p1","references":[]}],"processes":{"p1":{"serviceName":"gateway"}}}`
+	}
+	var arrived atomic.Bool // the just-answered request's spans
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traces := trace("a", 1000)
+		if arrived.Load() {
+			traces += "," + trace("b", 2000)
+		}
+		w.Write([]byte(`{"data":[` + traces + `]}`))
+	}))
+	defer server.Close()
+	old := inFlight
+	defer func() { inFlight = old }()
+	inFlight = func(context.Context) { arrived.Store(true) }
+
+	got, err := latest(context.Background(), &jaeger.Client{QueryURL: server.URL}, "gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TraceID != "b" {
+		t.Errorf("latest = trace %q, want b, whose spans arrived while it waited", got.TraceID)
 	}
 }
