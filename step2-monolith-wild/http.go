@@ -24,6 +24,9 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
+		if r.URL.Path == "/healthz" && recorder.status == http.StatusOK {
+			return // docker compose asks every few seconds: no news
+		}
 		logger.Info("request", "method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.status, "duration", time.Since(start))
 	})

@@ -25,6 +25,9 @@ func logRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.H
 		start := time.Now()
 		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
+		if r.URL.Path == "/healthz" && recorder.status == http.StatusOK {
+			return // docker compose asks every few seconds: no news
+		}
 		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.status, "duration", time.Since(start)}
 		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {

@@ -51,6 +51,9 @@ func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.H
 		start := time.Now()
 		recorder := &StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
 		next.ServeHTTP(recorder, r)
+		if r.URL.Path == "/healthz" && recorder.Status == http.StatusOK {
+			return // docker compose asks every few seconds: no news
+		}
 		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.Status, "duration", time.Since(start)}
 		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
