@@ -52,6 +52,14 @@ func run() error {
 	pairs := flag.Int("pairs", 3, "traced/untraced pairs for the overhead")
 	overheadRate := flag.Int("overhead-rate", 100, "request rate (req/s) for the overhead's p50, below saturation")
 	conns := flag.Int("conns", 8, "closed-loop clients for the overhead's throughput")
+	var env []string
+	flag.Func("env", "KEY=VALUE added to the programs' environment (repeatable), e.g. JAEGER_REPORTER_MAX_QUEUE_SIZE=100", func(kv string) error {
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("want KEY=VALUE, got %q", kv)
+		}
+		env = append(env, kv)
+		return nil
+	})
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -78,10 +86,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	b := &bench{ctx: ctx, step: step, dir: dir, parts: parts, logs: logs, jaeger: parts.jaeger.Client()}
+	b := &bench{ctx: ctx, step: step, dir: dir, parts: parts, logs: logs, jaeger: parts.jaeger.Client(), env: env}
 
 	hostname, _ := os.Hostname()
-	fmt.Printf("bench: step 7 on %s, %d cores, %s, %s per run\n\n", hostname, cpus(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *duration)
+	fmt.Printf("bench: step 7 on %s, %d cores, %s, %s per run\n", hostname, cpus(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *duration)
+	if len(env) > 0 {
+		fmt.Printf("programs' environment adds: %s\n", strings.Join(env, " "))
+	}
+	fmt.Println()
 
 	if *rates != "" {
 		if err := b.delivery(*rates, *duration); err != nil {
@@ -103,13 +115,14 @@ type bench struct {
 	parts  *parts
 	logs   *proc.Tail
 	jaeger *jaeger.Client
+	env    []string // -env, for every start
 }
 
 // start starts step 7's programs, traced unless disabled, and warms them
 // up: every repository of the load once, so that no run measures a cold
 // start.
 func (b *bench) start(traced bool) (*programs, error) {
-	var extra []string
+	extra := slices.Clone(b.env)
 	if !traced {
 		extra = append(extra, "JAEGER_DISABLED=true")
 	}
