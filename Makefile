@@ -48,7 +48,7 @@ exercise:
 # lesson: it runs it with Jaeger (built first if need be), the stand-in
 # GitHub and Redis, and reads the trace back.
 check:
-	@case "$(STEP)" in 6|7) scripts/install-redis ;; esac
+	@case "$(STEP)" in 6|7|8|9) scripts/install-redis ;; esac
 	@go build -o bin/workshop ./cmd/workshop
 	@bin/workshop check $(STEP) $(DIR)
 

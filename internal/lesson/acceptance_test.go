@@ -29,6 +29,8 @@ var previousStepIsTold = map[int][]string{
 		"no span of the cleaner in Jaeger at all | the cleaner's span starts a new trace: is the span context in the message?",
 		`no span "fetchStats"`, "did not continue the trace in the request's uber-trace-id header",
 	},
+	8: {`no tag requested_by (want "alice")`},
+	9: {"step 9 reports with OpenTelemetry's SDK"},
 }
 
 // TestEveryLessonHoldsForItsStepAndNotTheStepBefore is make check's

@@ -67,6 +67,19 @@ read step 6's README and run it (make run STEP=6) instead.`},
 - Cleaner: extract the context from the message and start a consumer span "cleanJob" from it
   (FollowsFrom: the producer does not wait for it), with "countCommits" inside it.
 - The gateway also continues a trace its client sends (uber-trace-id).`},
+		{Name: "8", From: 7, Check: 8, Minutes: 15, Task: `Carry who asked to the cleaner as baggage, two hops away.
+- Gateway: read the client's name from the X-Requested-By header (a short name, or "anonymous") and set it
+  as the baggage item "requested-by" on the request's span (span.SetBaggageItem). Nothing secret: baggage is
+  logged on the span, stored in Jaeger, and sent on every hop.
+- Nothing to add on the way: baggage travels with the span context that you already inject and extract.
+- Cleaner: read it (span.BaggageItem("requested-by")), tag the cleanJob span requested_by, and log it.`},
+		{Name: "9", From: 8, Check: 9, Minutes: 20, Task: `Keep the instrumentation, swap the tracer: OpenTelemetry's SDK through the OpenTracing bridge.
+- internal/tracing: a TracerProvider with the otlptracehttp exporter (it reads OTEL_EXPORTER_OTLP_ENDPOINT)
+  and a resource naming the service; otelbridge.NewTracerPair; the bridge as opentracing's global tracer;
+  propagation.TraceContext and propagation.Baggage as otel's global propagator; Shutdown on exit.
+- The cleaner: with OpenTelemetry a FollowsFrom reference alone starts a new trace with a link. Which
+  reference keeps the queue hop in one trace, and why may it? (step 9's README, OpenTelemetry's messaging
+  conventions)`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
 1. make run STEP=7, then send your own trace context to the gateway, a trace ID and span ID you make up:

@@ -21,7 +21,7 @@ const (
 // in Exercises, and what a copy of the step before must be told in
 // acceptance_test.go (the test fails until it is there).
 func All() []Lesson {
-	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7()}
+	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7(), lesson8(), lesson9()}
 }
 
 // The request span of steps 3-5, and of the gateway in steps 6-7.
@@ -206,5 +206,54 @@ func lesson7() Lesson {
 			// The propagation experiment: a client's own trace context.
 			{Path: "/git/golang/go", Status: 200, FromClient: true, Spans: []Span{requestSpan()}},
 		},
+	}
+}
+
+// baggageTree is step 7's tree, whose cleaner also says who asked: alice,
+// in the request's X-Requested-By, carried two hops as baggage.
+func baggageTree() []Span {
+	tree := lesson7().Requests[0].Spans
+	for i := range tree {
+		if tree[i].Operation == "cleanJob" {
+			tree[i].Tags = map[string]string{"span.kind": "consumer", "requested_by": "alice"}
+			tree[i].Hint = `the span that handles a message is its consumer (ext.SpanKindConsumer); and who asked comes ` +
+				`as baggage: the gateway sets it from X-Requested-By (span.SetBaggageItem("requested-by", …)), it travels ` +
+				`with the span context in the request's and the message's headers, and the cleaner reads it ` +
+				`(span.BaggageItem("requested-by")) and tags its span requested_by`
+		}
+	}
+	return tree
+}
+
+func lesson8() Lesson {
+	return Lesson{
+		Step:  8,
+		Title: "baggage: who asked travels with the trace to the cleaner, two hops away",
+		Requests: []Request{{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"},
+			Spans: baggageTree(), NoOrphans: true}},
+	}
+}
+
+// lesson9 is step 8's promise, kept on OpenTelemetry's SDK: the same tree
+// (the cleaner's span a child of queue.Push, or the queue hop would split
+// the trace in two), the baggage, spans sent over OTLP.
+func lesson9() Lesson {
+	tree := baggageTree()
+	tree[0].Missing = `Jaeger got no span "GET /git/{owner}/{repo}" from the service "gateway" over OTLP: step 9 reports ` +
+		`with OpenTelemetry's SDK (OTEL_EXPORTER_OTLP_ENDPOINT): set up a TracerProvider with the otlptracehttp exporter ` +
+		`and a resource naming the service, wrap it in the OpenTracing bridge (otelbridge.NewTracerPair) and make that ` +
+		`the global tracer, set the W3C propagators (TraceContext and Baggage) as otel's global propagator, and Shutdown ` +
+		`the provider on exit`
+	for i := range tree {
+		if tree[i].Operation == "cleanJob" {
+			tree[i].Detached = `the cleaner's span starts a new trace: with OpenTelemetry a FollowsFrom reference alone becomes ` +
+				`a link to another trace; start "cleanJob" as the producer's child (opentracing.ChildOf), and check that the ` +
+				`message's headers carry traceparent (the global propagator must be set)`
+		}
+	}
+	return Lesson{
+		Step:     9,
+		Title:    "the same instrumentation on OpenTelemetry's SDK, through the OpenTracing bridge",
+		Requests: []Request{{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"}, Spans: tree, NoOrphans: true}},
 	}
 }
