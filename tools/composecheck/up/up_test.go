@@ -382,7 +382,9 @@ func checkTrace(t *testing.T, step topology.Step, traceID string) string {
 	}
 	var traced []string // Jaeger's service names: "gateway" in steps 3-5
 	for _, p := range step.Programs {
-		if _, ok := p.Env["JAEGER_ENDPOINT"]; ok {
+		_, jaegerClient := p.Env["JAEGER_ENDPOINT"]
+		_, otelSDK := p.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] // step 9
+		if jaegerClient || otelSDK {
 			traced = append(traced, strings.TrimPrefix(p.Service, step.Profile()+"-"))
 		}
 	}
