@@ -160,6 +160,7 @@ func (r *runner) hints() string {
 		b.WriteString(pair)
 	}
 	b.WriteString(r.propagation())
+	b.WriteString(baggage(step, gateway))
 	b.WriteString(r.breakIt())
 	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
@@ -204,6 +205,16 @@ func (r *runner) propagation() string {
 		}
 	}
 	return ""
+}
+
+// baggage is the experiment of steps 8 and 9: say who asks, and find it on
+// the cleaner's span, two hops away, and in its log.
+func baggage(step topology.Step, gateway string) string {
+	if step.Number < 8 {
+		return ""
+	}
+	return "Who asks travels as baggage to the cleaner (its log says requested_by=alice, and so does its span):\n" +
+		"  curl -si -H 'X-Requested-By: alice' " + gateway + "/git/golang/go | grep -i x-trace-id\n"
 }
 
 // pairRepo is the quick request of the slow pair, as the step's README

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+)
+
+// Steps 8 and 9 offer the baggage experiment; the steps before have no
+// baggage to show.
+func TestBaggageHint(t *testing.T) {
+	for _, step := range topology.Steps() {
+		hint := baggage(step, "http://127.0.0.1:8000")
+		switch {
+		case step.Number >= 8 && !strings.Contains(hint, "-H 'X-Requested-By: alice' http://127.0.0.1:8000/git/"):
+			t.Errorf("step %d: hint %q, want the X-Requested-By request", step.Number, hint)
+		case step.Number < 8 && hint != "":
+			t.Errorf("step %d: hint %q, want none", step.Number, hint)
+		}
+	}
+}
