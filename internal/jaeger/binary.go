@@ -182,6 +182,12 @@ func build(ctx context.Context, toolsDir, version, path string, progress io.Writ
 	// smaller (121 MB to 85 MB).
 	cmd := exec.CommandContext(ctx, "go", "build", "-v", "-ldflags=-s -w", "-o", tmp, jaegerModule+"/cmd/jaeger")
 	cmd.Dir = toolsDir
+	// The compiler spends much of its time collecting garbage; with four
+	// times the heap it collects less often. Measured here, a cold build
+	// took 270 s with GOGC=400 and 333 s with the default (100).
+	if os.Getenv("GOGC") == "" {
+		cmd.Env = append(os.Environ(), "GOGC=400")
+	}
 	// go build -v names each package on stderr as it compiles it, which
 	// makes a progress count.
 	output := &lineCounter{tail: proc.NewTail(8 << 10)}
