@@ -1,7 +1,7 @@
 // Command buildjaeger builds the Jaeger that the tutorial runs (from the Go
 // module proxy, at the version pinned in tools/go.mod) unless it is already
 // cached, and prints its path. `make test` and `make run` call it first, so
-// the one slow build (about 10 minutes on 2 cores) shows its progress
+// the one slow build (4 to 5 minutes on 2 cores) shows its progress
 // instead of hiding inside a test.
 package main
 
