@@ -14,42 +14,12 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/proc"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
 // stopTimeout is how long redis-server may take to exit after SIGTERM
-// before it is killed. A program of the step gets its drain (below).
+// before it is killed. A program of the step gets its drain
+// (topology.Program.Drain).
 const stopTimeout = 10 * time.Second
-
-// exitGrace is how long a program takes to exit once its requests are
-// done: it flushes its last spans to Jaeger.
-const exitGrace = 3 * time.Second
-
-// drain is how long program p, run with env, may take to finish the
-// requests it has in flight after SIGTERM: the runner waits that long (and
-// exitGrace) before it kills it, so that a Ctrl-C during a slow request
-// still answers it. Each figure is what the program's main.go gives its
-// server's Shutdown: its longest request.
-func drain(step topology.Step, p topology.Program, env map[string]string) time.Duration {
-	reply := 15 * time.Second // REPLY_TIMEOUT's default
-	if d, err := time.ParseDuration(env["REPLY_TIMEOUT"]); err == nil && d > 0 {
-		reply = d
-	}
-	switch {
-	case len(step.Programs) == 1:
-		return 30 * time.Second // the monolith's WriteTimeout
-	case label(step, p) == "gateway":
-		// Its HTTP client's 12 s for the contributors service, the
-		// cleaner's REPLY_TIMEOUT, 5 s for Redis.
-		return 12*time.Second + reply + 5*time.Second
-	case label(step, p) == "contributors":
-		return 10*time.Second + 5*time.Second // GitHub's timeout, and a little more
-	default:
-		// The cleaner: 5 s for its /healthz, and the job in hand, which
-		// nobody waits for after its deadline.
-		return 5*time.Second + reply
-	}
-}
 
 // process is a program the runner started, in a process group of its own:
 // Ctrl-C in the terminal reaches only the runner, which then stops

@@ -356,7 +356,7 @@ func (r *runner) startPrograms(ctx context.Context) error {
 		}
 		name := label(step, p)
 		out := r.console.prefixed(fmt.Sprintf("%-*s | ", width, name))
-		timeout := drain(step, p, env) + exitGrace
+		timeout := p.Drain(env) + topology.ExitGrace // a Ctrl-C during a slow request still answers it
 		launch := func() (*process, error) {
 			started, err := startProcess(name, out, envList(env), r.binary(p))
 			if err == nil {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The parts every step may use besides its own programs. Env values name
@@ -36,6 +37,36 @@ type Program struct {
 	// of another program of the step. GITHUB_TOKEN is passed through from
 	// the learner's environment and is not listed.
 	Env map[string]string
+}
+
+// ExitGrace is how long a program takes to exit once its requests are
+// done: it flushes its last spans to Jaeger.
+const ExitGrace = 3 * time.Second
+
+// Drain is how long p, run with env, may take after SIGTERM to finish the
+// requests it has in flight: each figure is what its main.go gives its
+// server's Shutdown, its longest request. Whatever stops it (the native
+// runner, docker compose's stop_grace_period) must wait that long, and
+// ExitGrace, before it kills it; or a request in flight loses its answer.
+func (p Program) Drain(env map[string]string) time.Duration {
+	reply := 15 * time.Second // REPLY_TIMEOUT's default
+	if d, err := time.ParseDuration(env["REPLY_TIMEOUT"]); err == nil && d > 0 {
+		reply = d
+	}
+	switch {
+	case strings.HasSuffix(p.Service, "-gateway"):
+		// Its HTTP client's 12 s for the contributors service, the
+		// cleaner's REPLY_TIMEOUT, 5 s for Redis.
+		return 12*time.Second + reply + 5*time.Second
+	case strings.HasSuffix(p.Service, "-contributors"):
+		return 10*time.Second + 5*time.Second // GitHub's timeout, and a little more
+	case strings.HasSuffix(p.Service, "-cleaner"):
+		// 5 s for its /healthz, and the job in hand, which nobody waits
+		// for after its deadline.
+		return 5*time.Second + reply
+	default:
+		return 30 * time.Second // a monolith's WriteTimeout
+	}
 }
 
 // Step is one lesson.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -261,6 +262,19 @@ func checkPrograms(t *testing.T, step topology.Step, project *types.Project) {
 				got = service.HealthCheck.Test
 			}
 			t.Errorf("%s: healthcheck test %q, want %q (its image has no shell: CMD and the probe only)", p.Service, got, wantTest)
+		}
+
+		// docker compose stops a service with SIGTERM, then SIGKILL after
+		// its stop_grace_period, 10 s unless set: shorter than that, and a
+		// `docker compose stop` or `down` during a slow request cuts it
+		// off without its answer.
+		wantGrace := p.Drain(got) + topology.ExitGrace
+		if grace := service.StopGracePeriod; grace == nil || time.Duration(*grace) < wantGrace {
+			have := "unset (10s)"
+			if grace != nil {
+				have = time.Duration(*grace).String()
+			}
+			t.Errorf("%s: stop_grace_period is %s, want at least %s: its drain after SIGTERM (topology.Program.Drain) and %s to exit", p.Service, have, wantGrace, topology.ExitGrace)
 		}
 	}
 }

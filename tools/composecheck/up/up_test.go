@@ -307,6 +307,9 @@ func testProfile(t *testing.T, c *compose, step topology.Step) result {
 		r.traceSize = checkTrace(t, step, traceID)
 	}
 	checkHealthLogs(t, c, step)
+	if step.Number == 7 {
+		checkStopAnswers(t, c, step)
+	}
 
 	downCtx, cancel := context.WithTimeout(ctx, downTimeout)
 	defer cancel()
@@ -321,6 +324,63 @@ func testProfile(t *testing.T, c *compose, step topology.Step) result {
 		t.Errorf("down left behind: %s", strings.Join(left, ", "))
 	}
 	return r
+}
+
+// checkStopAnswers: `docker compose stop` of the gateway while a request
+// waits for the cleaner (stopped first) does not cut the request off. The
+// gateway answers it, a 504 once the job's deadline has passed (15 s), and
+// then exits; compose must wait that long before its SIGKILL
+// (stop_grace_period, 10 s unless set).
+func checkStopAnswers(t *testing.T, c *compose, step topology.Step) {
+	ctx := t.Context()
+	var gateway, cleaner topology.Program
+	for _, p := range step.Programs {
+		switch {
+		case p.Public:
+			gateway = p
+		case strings.HasSuffix(p.Service, "-cleaner"):
+			cleaner = p
+		}
+	}
+	if out, err := c.run(ctx, "--profile", step.Profile(), "stop", cleaner.Service); err != nil {
+		t.Fatalf("docker compose stop %s: %v\n%s", cleaner.Service, err, lastLines(out, 20))
+	}
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan answer, 1)
+	url := fmt.Sprintf("http://127.0.0.1:%d/git/golang/go", gateway.Port)
+	go func() {
+		client := &http.Client{Timeout: time.Minute, Transport: noKeepAlive()}
+		resp, err := client.Get(url)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		answered <- answer{status: resp.StatusCode, body: string(body), err: err}
+	}()
+	// The request reaches the gateway's wait for the cleaner in
+	// milliseconds (golang/go is warm): stop the gateway in the middle of it.
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	out, err := c.run(ctx, "--profile", step.Profile(), "stop", gateway.Service)
+	if err != nil {
+		t.Fatalf("docker compose stop %s: %v\n%s", gateway.Service, err, lastLines(out, 20))
+	}
+	stopped := time.Since(start)
+	a := <-answered
+	if a.err != nil {
+		t.Fatalf("GET %s, with `docker compose stop %s` during it (it stopped in %s): %v; want the gateway's answer: is its stop_grace_period shorter than its drain?",
+			url, gateway.Service, stopped.Round(100*time.Millisecond), a.err)
+	}
+	if a.status != http.StatusGatewayTimeout || !strings.Contains(a.body, "the cleaner did not answer in time") {
+		t.Errorf("GET %s with the cleaner stopped: %d %s, want 504 and the cleaner did not answer in time", url, a.status, a.body)
+	}
+	t.Logf("docker compose stop %s during a request: answered %d, stopped in %s", gateway.Service, a.status, stopped.Round(100*time.Millisecond))
 }
 
 // checkPorts: every published port binds 127.0.0.1, and the public
