@@ -98,7 +98,11 @@ func queueError(err error) error {
 		return &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
 	case errors.As(err, &failed):
 		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
+	case errors.Is(err, jobqueue.ErrFull):
+		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
+	case errors.Is(err, jobqueue.ErrTooLarge):
+		return &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
 	}
-	// Redis is down or hangs, or the queue is full: try again later.
+	// Redis is down or hangs: try again later.
 	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}
 }
