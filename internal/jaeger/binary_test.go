@@ -1,6 +1,7 @@
 package jaeger
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -89,9 +90,30 @@ func TestJaegerVersionOfTools(t *testing.T) {
 // Where the cache is comes from paths.CacheDir, tested there.
 func TestBinaryPath(t *testing.T) {
 	t.Setenv("TUTORIAL_CACHE_DIR", "/cache")
-	got, err := binaryPath("v1.75.0")
-	if want := "/cache/jaeger-v1.75.0/jaeger"; err != nil || got != want {
+	got, err := binaryPath("v1.75.0-0123456789ab")
+	if want := "/cache/jaeger-v1.75.0-0123456789ab/jaeger"; err != nil || got != want {
 		t.Errorf("binaryPath = %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestBuildKey: a build is found again only for the same version and the
+// same modules; a go.sum changed without a new Jaeger version is a new
+// build, not the old binary.
+func TestBuildKey(t *testing.T) {
+	sum := []byte("github.com/jaegertracing/jaeger v1.75.0 h1:abc=\ngo.opentelemetry.io/collector/otelcol v0.139.0 h1:def=\n")
+	key := buildKey("v1.75.0", sum)
+	if !regexp.MustCompile(`^v1\.75\.0-[0-9a-f]{12}$`).MatchString(key) {
+		t.Errorf("buildKey = %q, want v1.75.0-<12 hex digits>", key)
+	}
+	if again := buildKey("v1.75.0", sum); again != key {
+		t.Errorf("buildKey is not stable: %q, then %q", key, again)
+	}
+	other := bytes.Replace(sum, []byte("v0.139.0"), []byte("v0.140.0"), 1)
+	if buildKey("v1.75.0", other) == key {
+		t.Errorf("buildKey(%q) is the same with another collector in go.sum", key)
+	}
+	if got := buildKey("v1.76.0", sum); !strings.HasPrefix(got, "v1.76.0-") {
+		t.Errorf("buildKey for v1.76.0 = %q", got)
 	}
 }
 
