@@ -49,9 +49,13 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (json.RawMessa
 		return nil, &serviceError{http.StatusBadGateway, "the contributors service is unreachable", ""}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	// More than the queue takes is of no use: stop reading there.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, jobqueue.MaxBody+1))
 	if err != nil {
 		return nil, &serviceError{http.StatusBadGateway, "reading the contributors service's answer: " + err.Error(), ""}
+	}
+	if len(body) > jobqueue.MaxBody {
+		return nil, errStatsTooLarge
 	}
 	if resp.StatusCode != http.StatusOK {
 		var answer struct {
@@ -89,6 +93,9 @@ func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (js
 	return answer, nil
 }
 
+// errStatsTooLarge: the statistics are more than a job may carry.
+var errStatsTooLarge = &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
+
 // queueError tells our client what went wrong on the way to the cleaner
 // and back, and whose problem it is.
 func queueError(err error) error {
@@ -101,7 +108,7 @@ func queueError(err error) error {
 	case errors.Is(err, jobqueue.ErrFull):
 		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
 	case errors.Is(err, jobqueue.ErrTooLarge):
-		return &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
+		return errStatsTooLarge
 	}
 	// Redis is down or hangs: try again later.
 	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}

@@ -69,9 +69,13 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 	}
 	defer resp.Body.Close()
 	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	// More than the queue takes is of no use: stop reading there.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, jobqueue.MaxBody+1))
 	if err != nil {
 		return nil, &serviceError{http.StatusBadGateway, "reading the contributors service's answer: " + err.Error(), ""}
+	}
+	if len(body) > jobqueue.MaxBody {
+		return nil, errStatsTooLarge
 	}
 	if resp.StatusCode != http.StatusOK {
 		var answer struct {
@@ -109,6 +113,9 @@ func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (js
 	return answer, nil
 }
 
+// errStatsTooLarge: the statistics are more than a job may carry.
+var errStatsTooLarge = &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
+
 // queueError tells our client what went wrong on the way to the cleaner
 // and back, and whose problem it is.
 func queueError(err error) error {
@@ -121,7 +128,7 @@ func queueError(err error) error {
 	case errors.Is(err, jobqueue.ErrFull):
 		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
 	case errors.Is(err, jobqueue.ErrTooLarge):
-		return &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
+		return errStatsTooLarge
 	}
 	// Redis is down or hangs: try again later.
 	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
@@ -33,5 +35,20 @@ func TestQueueError(t *testing.T) {
 			t.Errorf("queueError(%v) = %d %q (Retry-After %q), want %d %q (Retry-After %q)",
 				c.err, got.status, got.message, got.retryAfter, c.status, c.message, c.retryAfter)
 		}
+	}
+}
+
+// TestStatsTooLarge: statistics over what a job may carry get the same
+// answer as a job the queue refuses, read no further than that.
+func TestStatsTooLarge(t *testing.T) {
+	contributors := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte(" "), jobqueue.MaxBody+1))
+	}))
+	defer contributors.Close()
+	a := &app{contributorsURL: contributors.URL, http: contributors.Client()}
+	_, err := a.fetchStats(t.Context(), "huge", "repo")
+	var got *serviceError
+	if !errors.As(err, &got) || got.status != http.StatusBadGateway || got.message != "the repository's statistics are too large for the queue" {
+		t.Errorf("fetchStats of %d bytes: %v, want 502 the repository's statistics are too large for the queue", jobqueue.MaxBody+1, err)
 	}
 }
