@@ -342,6 +342,9 @@ func checkStopAnswers(t *testing.T, c *compose, step topology.Step) {
 			cleaner = p
 		}
 	}
+	if gateway.Service == "" || cleaner.Service == "" {
+		t.Fatalf("%s: no gateway or no cleaner in internal/topology", step.Profile())
+	}
 	if out, err := c.run(ctx, "--profile", step.Profile(), "stop", cleaner.Service); err != nil {
 		t.Fatalf("docker compose stop %s: %v\n%s", cleaner.Service, err, lastLines(out, 20))
 	}
@@ -363,9 +366,19 @@ func checkStopAnswers(t *testing.T, c *compose, step topology.Step) {
 		body, err := io.ReadAll(resp.Body)
 		answered <- answer{status: resp.StatusCode, body: string(body), err: err}
 	}()
-	// The request reaches the gateway's wait for the cleaner in
-	// milliseconds (golang/go is warm): stop the gateway in the middle of it.
-	time.Sleep(2 * time.Second)
+	// Stop the gateway once the request waits for the cleaner: its job is
+	// on the queue, and stays there (no cleaner takes it).
+	queued := time.Now()
+	for {
+		out, err := c.run(ctx, "--profile", step.Profile(), "exec", "-T", "redis", "redis-cli", "XLEN", "contributors:jobs")
+		if err == nil && strings.TrimSpace(out) == "1" {
+			break
+		}
+		if time.Since(queued) > 10*time.Second {
+			t.Fatalf("GET %s with the cleaner stopped: no job on the queue after 10 s (XLEN contributors:jobs: %q, %v)", url, strings.TrimSpace(out), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	start := time.Now()
 	out, err := c.run(ctx, "--profile", step.Profile(), "stop", gateway.Service)
 	if err != nil {
@@ -379,6 +392,11 @@ func checkStopAnswers(t *testing.T, c *compose, step topology.Step) {
 	}
 	if a.status != http.StatusGatewayTimeout || !strings.Contains(a.body, "the cleaner did not answer in time") {
 		t.Errorf("GET %s with the cleaner stopped: %d %s, want 504 and the cleaner did not answer in time", url, a.status, a.body)
+	}
+	// The answer came after the job's deadline, which compose's default
+	// grace period would not have waited for.
+	if stopped <= 10*time.Second {
+		t.Errorf("docker compose stop %s took %s: the gateway cannot have waited for its request (the job's deadline is 15 s)", gateway.Service, stopped.Round(100*time.Millisecond))
 	}
 	t.Logf("docker compose stop %s during a request: answered %d, stopped in %s", gateway.Service, a.status, stopped.Round(100*time.Millisecond))
 }
