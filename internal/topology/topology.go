@@ -44,19 +44,20 @@ type Program struct {
 const ExitGrace = 3 * time.Second
 
 // Drain is how long p, run with env, may take after SIGTERM to finish the
-// requests it has in flight: each figure is what its main.go gives its
-// server's Shutdown, its longest request. Whatever stops it (the native
-// runner, docker compose's stop_grace_period) must wait that long, and
-// ExitGrace, before it kills it; or a request in flight loses its answer.
+// work it has in hand: its longest request, which its main.go gives its
+// server's Shutdown, and for the cleaner the job in hand too. Whatever
+// stops it (the native runner, docker compose's stop_grace_period) must
+// wait that long, and ExitGrace, before it kills it; or a request in
+// flight loses its answer.
 func (p Program) Drain(env map[string]string) time.Duration {
-	reply := 15 * time.Second // REPLY_TIMEOUT's default
+	reply := 15 * time.Second // the gateway's REPLY_TIMEOUT, by default
 	if d, err := time.ParseDuration(env["REPLY_TIMEOUT"]); err == nil && d > 0 {
 		reply = d
 	}
 	switch {
 	case strings.HasSuffix(p.Service, "-gateway"):
-		// Its HTTP client's 12 s for the contributors service, the
-		// cleaner's REPLY_TIMEOUT, 5 s for Redis.
+		// Its HTTP client's 12 s for the contributors service, its
+		// REPLY_TIMEOUT for the cleaner, 5 s for Redis.
 		return 12*time.Second + reply + 5*time.Second
 	case strings.HasSuffix(p.Service, "-contributors"):
 		return 10*time.Second + 5*time.Second // GitHub's timeout, and a little more
@@ -64,8 +65,12 @@ func (p Program) Drain(env map[string]string) time.Duration {
 		// 5 s for its /healthz, and the job in hand, which nobody waits
 		// for after its deadline.
 		return 5*time.Second + reply
-	default:
+	case !strings.Contains(p.Service, "-"):
 		return 30 * time.Second // a monolith's WriteTimeout
+	default:
+		// A program this table does not know yet: the longest drain,
+		// rather than a SIGKILL in the middle of its requests.
+		return 12*time.Second + reply + 5*time.Second
 	}
 }
 
