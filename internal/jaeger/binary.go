@@ -208,7 +208,7 @@ func build(ctx context.Context, toolsDir, version, path string, progress io.Writ
 	// machine: Jaeger from an empty build cache in 270 s and 280 s with
 	// GOGC=400, 333 s and 352 s with the default (100); a third of its
 	// packages with `go build -a`, 169 s and 216 s. The cost: its largest
-	// process (the link) peaks at 2.8 GB instead of 2.3 GB.
+	// process (a compile or the link) peaks at 2.8 GB instead of 2.3 GB.
 	if os.Getenv("GOGC") == "" {
 		cmd.Env = append(os.Environ(), "GOGC=400")
 	}
