@@ -55,20 +55,18 @@ func (p Program) Drain(env map[string]string) time.Duration {
 		reply = d
 	}
 	switch {
-	case strings.HasSuffix(p.Service, "-gateway"):
-		// Its HTTP client's 12 s for the contributors service, its
-		// REPLY_TIMEOUT for the cleaner, 5 s for Redis.
-		return 12*time.Second + reply + 5*time.Second
+	case !strings.Contains(p.Service, "-"):
+		return 30 * time.Second // a monolith's WriteTimeout
 	case strings.HasSuffix(p.Service, "-contributors"):
 		return 10*time.Second + 5*time.Second // GitHub's timeout, and a little more
 	case strings.HasSuffix(p.Service, "-cleaner"):
 		// 5 s for its /healthz, and the job in hand, which nobody waits
 		// for after its deadline.
 		return 5*time.Second + reply
-	case !strings.Contains(p.Service, "-"):
-		return 30 * time.Second // a monolith's WriteTimeout
 	default:
-		// A program this table does not know yet: the longest drain,
+		// The gateway: its HTTP client's 12 s for the contributors
+		// service, its REPLY_TIMEOUT for the cleaner, 5 s for Redis. Also
+		// any program this table does not know yet: the longest drain,
 		// rather than a SIGKILL in the middle of its requests.
 		return 12*time.Second + reply + 5*time.Second
 	}
