@@ -20,7 +20,7 @@ import (
 type serviceError struct {
 	status     int
 	message    string
-	retryAfter string // passed on from a 429
+	retryAfter string // passed on from a 429, or ours with a 503
 }
 
 func (e *serviceError) Error() string { return e.message }
