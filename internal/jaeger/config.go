@@ -23,6 +23,9 @@ type ports struct {
 	Zipkin                      int // zipkin receiver
 }
 
+// listenFree listens on a free loopback TCP port (a variable for the tests).
+var listenFree = func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
 // pickPorts fills in the ports opts leaves at 0 with free loopback ports.
 // It holds every listener it opens until all are chosen, so one Jaeger never
 // gets the same port twice. Another process may still take one before
@@ -37,16 +40,20 @@ func pickPorts(opts Options) (ports, error) {
 	}()
 	tcp := []*int{&p.Query, &p.QueryGRPC, &p.SamplingHTTP, &p.SamplingGRPC, &p.Health, &p.HealthGRPC,
 		&p.Expvar, &p.ZPages, &p.Metrics, &p.OTLPGRPC, &p.OTLPHTTP, &p.JaegerGRPC, &p.ThriftHTTP, &p.Zipkin}
+	// The caller's ports are free until Jaeger binds them, so the kernel
+	// may offer one of them again here: it is not for another endpoint.
+	callers := map[int]bool{opts.QueryPort: true, opts.CollectorPort: true, opts.AgentPort: true}
 	for _, port := range tcp {
-		if *port != 0 {
-			continue
+		for *port == 0 {
+			l, err := listenFree()
+			if err != nil {
+				return p, fmt.Errorf("finding a free port: %w", err)
+			}
+			held = append(held, l)
+			if n := l.Addr().(*net.TCPAddr).Port; !callers[n] {
+				*port = n
+			}
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return p, fmt.Errorf("finding a free port: %w", err)
-		}
-		held = append(held, l)
-		*port = l.Addr().(*net.TCPAddr).Port
 	}
 	for _, port := range []*int{&p.ThriftCompact, &p.ThriftBinary} {
 		if *port != 0 {

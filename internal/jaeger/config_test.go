@@ -1,6 +1,7 @@
 package jaeger
 
 import (
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,5 +48,46 @@ func TestConfigBindsLoopbackOnly(t *testing.T) {
 			}
 			seen[port] = true
 		}
+	}
+}
+
+// TestPickPortsAvoidsTheCallersPorts: the kernel may offer a port the
+// caller chose, free until Jaeger binds it; picked for another endpoint
+// too, Jaeger would fail to start on a port no retry could change. (It
+// did, in make test: the zipkin receiver on the collector's port.)
+func TestPickPortsAvoidsTheCallersPorts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	collector := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	offered := false
+	listenFree = func() (net.Listener, error) {
+		if !offered { // the kernel offers the collector's port first
+			offered = true
+			return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(collector))
+		}
+		return net.Listen("tcp", "127.0.0.1:0")
+	}
+	t.Cleanup(func() { listenFree = func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") } })
+
+	p, err := pickPorts(Options{CollectorPort: collector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !offered {
+		t.Fatal("pickPorts did not ask for a free port")
+	}
+	for name, port := range map[string]int{"query": p.Query, "query gRPC": p.QueryGRPC, "sampling": p.SamplingHTTP,
+		"sampling gRPC": p.SamplingGRPC, "health": p.Health, "health gRPC": p.HealthGRPC, "expvar": p.Expvar,
+		"zpages": p.ZPages, "metrics": p.Metrics, "OTLP gRPC": p.OTLPGRPC, "OTLP HTTP": p.OTLPHTTP,
+		"jaeger gRPC": p.JaegerGRPC, "zipkin": p.Zipkin} {
+		if port == collector {
+			t.Errorf("%s got the collector's port %d", name, collector)
+		}
+	}
+	if p.ThriftHTTP != collector {
+		t.Errorf("collector on %d, want the caller's %d", p.ThriftHTTP, collector)
 	}
 }
