@@ -829,3 +829,46 @@ func (c *checker) counts(t *testing.T, d doc, want []string, spans int, services
 		t.Errorf("%s: a trace's header says %s spans of %s services; its rows show %d of %d", d.path, want[0], want[1], spans, len(services))
 	}
 }
+
+// external are packages of other modules that the documents name.
+var external = map[string]bool{"sdk/trace/tracetest": true}
+
+// TestFilesNamedExist: every file or folder a README names in code
+// (`gateway/services.go`, `internal/jobqueue`) exists, in the step's
+// folder or from the repository's root.
+func TestFilesNamedExist(t *testing.T) {
+	named := regexp.MustCompile("`((?:[\\w.-]+/)*[\\w-]+\\.(?:go|md|yml|html)|(?:[\\w-]+/)+[\\w-]*)`")
+	r := root(t)
+	n := 0
+	for _, d := range documents(t) {
+		// A name is the doc's own folder's, the root's, or a step's
+		// ("step 5's http.go", "gateway/services.go").
+		dirs := []string{r, filepath.Join(r, filepath.Dir(d.path))}
+		for _, s := range topology.Steps() {
+			dirs = append(dirs, filepath.Join(r, s.Dir))
+		}
+		for _, m := range named.FindAllStringSubmatch(d.text, -1) {
+			name := m[1]
+			if strings.HasPrefix(name, "/") || strings.Contains(name, "://") || strings.ContainsAny(name, "{}") ||
+				regexp.MustCompile(`^[a-z-]+/[a-z-]+$`).MatchString(name) && !strings.Contains(name, "internal") && !strings.HasPrefix(name, "cmd") {
+				continue // a route, a URL, owner/repo
+			}
+			if strings.HasPrefix(name, "_exercises/") || strings.HasPrefix(name, "testdata/") || external[name] {
+				continue // made by make exercise, by go test -fuzz; another module's
+			}
+			n++
+			found := false
+			for _, dir := range dirs {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s names %s, which is neither in %s nor in the repository's root", d.path, name, filepath.Dir(d.path))
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("%d file names in the documents: the extraction is broken", n)
+	}
+}
