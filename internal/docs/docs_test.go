@@ -872,3 +872,37 @@ func TestFilesNamedExist(t *testing.T) {
 		t.Errorf("%d file names in the documents: the extraction is broken", n)
 	}
 }
+
+// TestVariableDefaults: a table row that gives a variable our code reads
+// with a default (`REDIS_ADDR` … `localhost:6379`) gives the code's default.
+func TestVariableDefaults(t *testing.T) {
+	c := newChecker(t)
+	var code strings.Builder
+	for _, s := range topology.Steps() {
+		code.WriteString(c.code[s.Number])
+	}
+	defaults := map[string]map[string]bool{} // what the code reads, with its defaults
+	for _, m := range regexp.MustCompile(`nvOr\("([A-Z_]+)", "([^"]*)"\)`).FindAllStringSubmatch(code.String(), -1) {
+		if defaults[m[1]] == nil {
+			defaults[m[1]] = map[string]bool{}
+		}
+		defaults[m[1]][m[2]] = true
+	}
+	row := regexp.MustCompile("^\\| `([A-Z_]+)` \\|(?: [^|`]* \\|)? `([^`]+)`")
+	checked := 0
+	for _, d := range documents(t) {
+		for _, line := range strings.Split(d.text, "\n") {
+			m := row.FindStringSubmatch(line)
+			if m == nil || defaults[m[1]] == nil {
+				continue // not a row with a default, or a variable a library reads
+			}
+			checked++
+			if !defaults[m[1]][m[2]] {
+				t.Errorf("%s: %s defaults to %q, says the table; the code's: %v", d.path, m[1], m[2], defaults[m[1]])
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("%d defaults checked: the tables changed shape", checked)
+	}
+}
