@@ -3,6 +3,7 @@ package docs
 import (
 	"cmp"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -52,7 +54,14 @@ func TestStepREADMEsRun(t *testing.T) {
 			if problems != nil {
 				t.Fatal(problems)
 			}
-			r := &readmeRun{t: t, stack: stack, trace: trace, ids: map[string]string{}}
+			r := &readmeRun{t: t, trace: trace, ids: map[string]string{}, hosts: map[string]string{}}
+			for i, p := range step.Programs {
+				name := strings.TrimPrefix(p.Service, step.Profile()+"-")
+				r.hosts["localhost:"+strconv.Itoa(8000+i)] = strings.TrimPrefix(stack.URLs[name], "http://")
+			}
+			if stack.Jaeger != nil {
+				r.jaeger = stack.Jaeger.QueryURL
+			}
 			r.warmUp(read(t, step.Dir+"/README.md"))
 			r.run(read(t, step.Dir+"/README.md"))
 			if r.compared == 0 && step.Number >= 2 {
@@ -64,10 +73,24 @@ func TestStepREADMEsRun(t *testing.T) {
 
 type readmeRun struct {
 	t        *testing.T
-	stack    *lesson.Stack
+	hosts    map[string]string // this run's host:port for the README's ("localhost:8000")
+	jaeger   string            // Jaeger's query URL
 	trace    string            // cmd/trace, built
 	ids      map[string]string // trace IDs by repository, and "that": the last X-Trace-Id
 	compared int
+	// background is where commands left running print (a request that
+	// waits for the cleaner the block stopped).
+	background string
+	// With make run's runner: its commands, and only the blocks that
+	// need it, run.
+	runner *runner
+}
+
+// runner is make run's, for the blocks that need it.
+type runner struct {
+	tutorial  string // cmd/tutorial, built
+	pid       int
+	redisPort int
 }
 
 var (
@@ -122,7 +145,7 @@ func (r *readmeRun) run(readme string) {
 		case strings.HasPrefix(line, "```"):
 			fence = false
 			switch {
-			case sh && runnable(block):
+			case sh && r.runnable(block):
 				pending, after = block, "ran"
 			case sh:
 				after = "skipped"
@@ -132,7 +155,7 @@ func (r *readmeRun) run(readme string) {
 				output := r.runBlock(pending, width(block))
 				r.compare(block, output, strings.Join(pending, "; "))
 				pending, after = nil, ""
-			case plain:
+			case plain && r.runner == nil: // TestStepREADMEsRun's
 				flush()
 				r.compareTrace(block, paragraph)
 			default:
@@ -147,6 +170,9 @@ func (r *readmeRun) run(readme string) {
 		case strings.HasPrefix(line, "#"):
 			flush()
 			paragraph, after = nil, ""
+			if r.runner != nil {
+				r.mend() // a new section starts from a whole step
+			}
 		default:
 			flush()
 			paragraph, after = append(paragraph, line), ""
@@ -159,7 +185,11 @@ func (r *readmeRun) run(readme string) {
 // make run (which the test's own stack stands in for). Any other command
 // (make's other targets, the runner's, redis-cli) changes or needs what
 // this test does not run: the block is left out, with what it prints.
-func runnable(block []string) bool {
+func (r *readmeRun) runnable(block []string) bool {
+	if r.runner != nil {
+		// Only what needs the runner: TestStepREADMEsRun runs the rest.
+		return slices.ContainsFunc(block, func(line string) bool { return strings.HasPrefix(line, "go run ./cmd/tutorial ") })
+	}
 	for _, line := range block {
 		if strings.HasPrefix(line, "make run ") {
 			continue
@@ -188,6 +218,13 @@ func (r *readmeRun) runBlock(block []string, width int) string {
 			out.WriteString(r.shell(line, cmp.Or(width, 120)))
 		}
 	}
+	// What a command left in the background printed meanwhile, as in the
+	// learner's terminal.
+	if r.background != "" {
+		data, _ := os.ReadFile(r.background)
+		out.Write(data)
+		os.WriteFile(r.background, nil, 0o600)
+	}
 	return out.String()
 }
 
@@ -206,6 +243,12 @@ func (r *readmeRun) shell(line string, width int) string {
 	r.t.Helper()
 	line, _, _ = strings.Cut(line, "  #") // the README's comments
 	line = r.substitute(line)
+	if strings.HasSuffix(strings.TrimSpace(line), "&") {
+		if r.background == "" {
+			r.background = filepath.Join(r.t.TempDir(), "background")
+		}
+		line = strings.TrimSuffix(strings.TrimSpace(line), "&") + " >>" + r.background + " 2>&1 &"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", line)
@@ -221,23 +264,38 @@ func (r *readmeRun) shell(line string, width int) string {
 	return string(output)
 }
 
-func (r *readmeRun) jaegerURL() string {
-	if r.stack.Jaeger == nil {
-		return ""
+func (r *readmeRun) jaegerURL() string { return r.jaeger }
+
+var tutorialCommand = regexp.MustCompile(`go run \./cmd/tutorial (\w+)( [\w-]+)?`)
+
+// mend starts again whatever a section before left stopped or paused, as
+// the README's prose tells the learner to.
+func (r *readmeRun) mend() {
+	r.t.Helper()
+	status := r.shell("go run ./cmd/tutorial status", 0)
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+) +(stopped|paused)`).FindAllStringSubmatch(status, -1) {
+		verb := "start"
+		if m[2] == "paused" {
+			verb = "resume"
+		}
+		r.shell("go run ./cmd/tutorial "+verb+" "+m[1], 0)
 	}
-	return r.stack.Jaeger.QueryURL
 }
 
 var placeholderID = regexp.MustCompile(`<([a-z-]+/[a-z-]+)'s id>|<that id>`)
 
 // substitute puts this run's addresses, trace IDs and cmd/trace in line.
 func (r *readmeRun) substitute(line string) string {
-	for i, p := range r.stack.Step.Programs {
-		name := strings.TrimPrefix(p.Service, r.stack.Step.Profile()+"-")
-		host := strings.TrimPrefix(r.stack.URLs[name], "http://")
-		line = strings.ReplaceAll(line, "localhost:"+strconv.Itoa(8000+i), host)
+	for readme, host := range r.hosts {
+		line = strings.ReplaceAll(line, readme, host)
 	}
 	line = strings.ReplaceAll(line, "go run ./cmd/trace", r.trace)
+	line = traceID.ReplaceAllStringFunc(line, func(id string) string { return cmp.Or(r.ids[id], id) })
+	if r.runner != nil {
+		pid := " -pid " + strconv.Itoa(r.runner.pid)
+		line = tutorialCommand.ReplaceAllString(line, r.runner.tutorial+" $1$2"+pid)
+		line = strings.ReplaceAll(line, "redis-cli ", "redis-cli -p "+strconv.Itoa(r.runner.redisPort)+" ")
+	}
 	return placeholderID.ReplaceAllStringFunc(line, func(p string) string {
 		key := "that"
 		if m := placeholderID.FindStringSubmatch(p); m[1] != "" {
@@ -326,7 +384,11 @@ func isRow(line string) bool {
 // the command printed.
 func (r *readmeRun) compare(shown []string, output, command string) {
 	r.compared++
-	if lost := missing(shown, output); lost != nil {
+	lost, ids := match(shown, output)
+	for readme, run := range ids {
+		r.ids[readme] = run // a README's own ID, as a later command names it
+	}
+	if lost != nil {
 		r.t.Errorf("%s: the README shows lines it did not print, in shape:\n  %s\nit printed:\n%s",
 			command, strings.Join(lost, "\n  "), output)
 	}
@@ -334,18 +396,32 @@ func (r *readmeRun) compare(shown []string, output, command string) {
 
 // missing returns the lines of shown whose shape is not in output.
 func missing(shown []string, output string) []string {
-	printed := map[string]int{}
+	lost, _ := match(shown, output)
+	return lost
+}
+
+var traceID = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
+
+// match returns the lines of shown whose shape is not in output, and
+// which trace ID of the output each trace ID of shown stands for.
+func match(shown []string, output string) ([]string, map[string]string) {
+	printed := map[string][]string{}
 	for _, line := range strings.Split(output, "\n") {
-		printed[shape(line)]++
+		printed[shape(line)] = append(printed[shape(line)], line)
 	}
 	var lost []string
+	ids := map[string]string{}
 	for _, line := range shown {
 		s := shape(line)
 		if s == "" || strings.Contains(line, "…") && !strings.Contains(line, "/…") && !strings.Contains(line, "… missing") {
 			continue // abridged by the README
 		}
-		if printed[s] > 0 {
-			printed[s]--
+		if same := printed[s]; len(same) > 0 {
+			readme, run := traceID.FindAllString(line, -1), traceID.FindAllString(same[0], -1)
+			for i := range min(len(readme), len(run)) {
+				ids[readme[i]] = run[i]
+			}
+			printed[s] = same[1:]
 			continue
 		}
 		// An abridged row, the operation without its timings.
@@ -356,21 +432,127 @@ func missing(shown []string, output string) []string {
 		}
 		lost = append(lost, line)
 	}
-	return lost
+	return lost, ids
 }
 
 var (
 	idShape       = regexp.MustCompile(`\b[0-9a-f]{16,32}\b|[0-9a-f]{6,}…`)
 	durationShape = regexp.MustCompile(`\b\d+(\.\d+)?(µs|ms|s)\b`)
-	numberShape   = regexp.MustCompile(`\d+(\.\d+)?`)
+	addressShape  = regexp.MustCompile(`\b\d+\.\d+\.\d+\.\d+:\d+\b`)
+	pidShape      = regexp.MustCompile(`\bpid \d+`)
 )
 
 // shape is a line without what changes from run to run: trace and span
-// IDs, durations, numbers, the bars of a waterfall, spacing.
+// IDs, durations, addresses and pids, the bars of a waterfall, spacing.
+// Other numbers (statuses, counts of spans and contributors) stay.
 func shape(line string) string {
 	line = strings.ReplaceAll(line, "█", " ")
 	line = idShape.ReplaceAllString(line, "ID")
 	line = durationShape.ReplaceAllString(line, "D")
-	line = numberShape.ReplaceAllString(line, "N")
+	line = addressShape.ReplaceAllString(line, "ADDR")
+	line = pidShape.ReplaceAllString(line, "pid N")
 	return strings.Join(strings.Fields(line), " ")
+}
+
+// TestRunnerBlocksRun runs, against make run's own runner, the blocks of
+// the documents that need it (go run ./cmd/tutorial breaking a part, and
+// what the trace then shows): step 6's README, and docs/failures.md's
+// drills on step 7. Whatever a block leaves stopped is started again
+// before the next section, as the prose tells the learner.
+func TestRunnerBlocksRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts make run's runner: not with -short")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("NOT RUN: no redis-server (steps 6 and 7 need it): sudo apt-get install redis-server, or brew install redis")
+	}
+	tutorial := e2e.Build(t, filepath.Join(root(t), "cmd", "tutorial"))
+	trace := e2e.Build(t, filepath.Join(root(t), "cmd", "trace"))
+	for _, tc := range []struct {
+		doc  string
+		step int
+	}{
+		{"step6-distributed-single-span/README.md", 6},
+		{"docs/failures.md", 7},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			base := consecutivePorts(t, 3)
+			jaegerPort, redisPort := e2e.FreePort(t), e2e.FreePort(t)
+			cmd := exec.Command(tutorial, "run", "-port", strconv.Itoa(base), "-jaeger-port", strconv.Itoa(jaegerPort),
+				"-collector-port", "0", "-agent-port", "0", "-redis-port", strconv.Itoa(redisPort),
+				"-github-port", strconv.Itoa(e2e.FreePort(t)), "-color", "never", strconv.Itoa(tc.step))
+			cmd.Dir = root(t) // where make runs it
+			cmd.Env = append(os.Environ(), "NO_COLOR=1", "COLUMNS=120")
+			var out lockedBuffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				cmd.Process.Signal(os.Interrupt)
+				done := make(chan struct{})
+				go func() { cmd.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(time.Minute):
+					cmd.Process.Kill()
+				}
+				if t.Failed() {
+					t.Logf("make run's output:\n%s", out.String())
+				}
+			})
+			for start := time.Now(); !strings.Contains(out.String(), "Ctrl-C stops everything."); time.Sleep(100 * time.Millisecond) {
+				if time.Since(start) > 3*time.Minute {
+					t.Fatalf("make run STEP=%d not ready after 3 minutes:\n%s", tc.step, out.String())
+				}
+			}
+			r := &readmeRun{t: t, trace: trace, ids: map[string]string{}, hosts: map[string]string{},
+				jaeger: "http://127.0.0.1:" + strconv.Itoa(jaegerPort),
+				runner: &runner{tutorial: tutorial, pid: cmd.Process.Pid, redisPort: redisPort}}
+			for i := range 3 {
+				r.hosts["localhost:"+strconv.Itoa(8000+i)] = "127.0.0.1:" + strconv.Itoa(base+i)
+			}
+			r.run(read(t, tc.doc))
+			if r.compared == 0 {
+				t.Errorf("%s: no block compared", tc.doc)
+			}
+		})
+	}
+}
+
+// consecutivePorts returns the first of n consecutive free ports.
+func consecutivePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		first, free := e2e.FreePort(t), true
+		for port := first + 1; free && port < first+n; port++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if free = err == nil; free {
+				l.Close()
+			}
+		}
+		if free {
+			return first
+		}
+	}
+	t.Fatalf("no %d consecutive free ports", n)
+	return 0
+}
+
+// lockedBuffer is a process's output, read while it writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
