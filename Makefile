@@ -53,7 +53,7 @@ check:
 	@bin/workshop check $(STEP) $(DIR)
 
 # make bench: what tracing costs step 7, and whether every span reaches
-# Jaeger, on this machine (about 5 minutes; docs/benchmarks.md has figures).
+# Jaeger, on this machine (about 8 minutes; docs/benchmarks.md has figures).
 bench: deps
 	go run ./cmd/bench
 	go test -run '^$$' -bench . -benchmem ./cmd/bench

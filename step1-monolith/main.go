@@ -51,9 +51,15 @@ func run(logger *slog.Logger) error {
 		MaxHeaderBytes:    16 << 10,
 	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.ListenAndServe() }()
+	// Bind before saying so: a port that is taken fails here, and the log
+	// never claims an address the program does not hold.
+	listener, err := net.Listen("tcp", server.Addr)
+	if err != nil {
+		return err
+	}
 	logger.Info("listening", "addr", server.Addr)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(listener) }()
 
 	select {
 	case err := <-serveErr:

@@ -6,13 +6,10 @@ import (
 	"time"
 )
 
-// Step 2: the monolith goes wild.
-//
-// Somebody made cleaning "smarter": every repository's contributors are
-// merged into one login index that all requests share, so one mutex guards
-// it. For a big repository the index is rebuilt while the mutex is held,
-// and that takes a while. Nothing of this shows from the outside: some
-// requests are slow, and when two are in flight, both are.
+// The misbehaviour that step 2 brings in: the monolith goes wild. Some
+// requests are slow, and when two are in flight, both are. Why is the
+// mystery that steps 3 to 5 solve with a tracer, from the outside, as
+// you would for a service whose code you cannot read.
 //
 // It is on by default: it is the lesson. BAD_THINGS=off switches it off
 // (the "fix"), as the tests do where they are not about it.

@@ -10,13 +10,15 @@ import (
 	"github.com/opentracing/opentracing-go/log"
 )
 
-// Step 2: the monolith goes wild.
+// The misbehaviour that step 2 brought in, and that step 5's trace
+// explains.
 //
 // Somebody made cleaning "smarter": every repository's contributors are
 // merged into one login index that all requests share, so one mutex guards
 // it. For a big repository the index is rebuilt while the mutex is held,
 // and that takes a while. Nothing of this shows from the outside: some
-// requests are slow, and when two are in flight, both are.
+// requests are slow, and when two are in flight, both are, because the
+// second waits for the first's mutex.
 //
 // It is on by default: it is the lesson. BAD_THINGS=off switches it off
 // (the "fix"), as the tests do where they are not about it.

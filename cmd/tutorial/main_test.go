@@ -192,7 +192,7 @@ func TestCtrlCSaysWhatItWaitsFor(t *testing.T) {
 	}
 	run.interrupt(t)
 	out := run.output()
-	for _, want := range []string{"Waiting for step2 to finish what it has in flight", "Ctrl-C again stops everything at once."} {
+	for _, want := range []string{"Waiting for step2 to stop: a program finishes the requests it has in flight first", "Ctrl-C again stops everything at once."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output after Ctrl-C:\n%s\nwant %q", proc.LastLines(out, 8), want)
 		}

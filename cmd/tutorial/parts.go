@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
 // The system will fail, and the learner may make it fail: while a step
@@ -278,6 +279,13 @@ func (r *runner) status() string {
 			state = fmt.Sprintf("running (pid %d, %s)", in.proc.Pid(), in.where)
 		}
 		fmt.Fprintf(&b, "  %-13s %s\n", p.name, state)
+	}
+	// The stand-in GitHub runs inside the runner: no part to stop, but
+	// the learner calls it, and asks where it is.
+	if r.cfg.GitHubURL == "" {
+		fmt.Fprintf(&b, "  %-13s running in the runner (%s), the stand-in; it stops with the runner\n", "github", r.address(topology.GitHub))
+	} else {
+		fmt.Fprintf(&b, "  %-13s %s (from GITHUB_API_URL)\n", "github", r.cfg.GitHubURL)
 	}
 	return b.String()
 }

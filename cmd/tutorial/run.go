@@ -151,10 +151,7 @@ func (r *runner) startsWhat() string {
 		programs = append(programs, label(r.cfg.Step, p))
 	}
 	parts = append(parts, strings.Join(programs, ", "))
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return andList(parts)
 }
 
 // label is what the runner calls a program: "gateway" in steps 6-7, the
@@ -588,7 +585,9 @@ const waitNotice = time.Second
 // sayWhatStopWaitsFor says, if the programs are not all gone after
 // waitNotice (done not closed), which ones the runner waits for and how to
 // stop at once: a program finishes the requests in flight before it exits,
-// and a slow one takes seconds.
+// and a slow one takes seconds. It does not say that they have work in
+// flight: the runner cannot see that, and an idle cleaner takes seconds
+// too (its read for new jobs blocks for up to 2 s).
 func (r *runner) sayWhatStopWaitsFor(programs []*part, done <-chan struct{}) {
 	select {
 	case <-done:
@@ -606,8 +605,16 @@ func (r *runner) sayWhatStopWaitsFor(programs []*part, done <-chan struct{}) {
 	if len(names) == 0 {
 		return
 	}
-	r.console.Printf("Waiting for %s to finish what it has in flight (a slow request takes seconds; at most %s).\nCtrl-C again stops everything at once.\n",
-		strings.Join(names, ", "), longest)
+	r.console.Printf("Waiting for %s to stop: a program finishes the requests it has in flight first (a slow one takes seconds; at most %s).\nCtrl-C again stops everything at once.\n",
+		andList(names), longest)
+}
+
+// andList joins names as a sentence does: "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func stopAll(stops []func() error) error {
@@ -646,7 +653,9 @@ func (r *runner) urls() string {
 		line("GitHub", r.cfg.GitHubURL+note)
 	}
 	if step.NeedsRedis() {
-		line("Redis", r.address(topology.Redis))
+		// The port may not be 6379 (a system Redis had it): the command
+		// to look inside says which.
+		line("Redis", r.address(topology.Redis)+"  (look inside: redis-cli -p "+strconv.Itoa(r.cfg.RedisPort)+")")
 	}
 	return b.String()
 }

@@ -15,9 +15,9 @@ var clientName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 // requestedBy is who asked, as the client tells it in X-Requested-By
 // (curl -H 'X-Requested-By: alice'), or "anonymous". It is the gateway's
 // to say: it replaces any requested-by that the client put in its own
-// baggage (uberctx-requested-by), which is untrusted input. Nothing secret
-// goes in baggage: the tracer logs every item set on the span, so it is
-// stored in Jaeger, and it is sent on every hop.
+// baggage (baggage: requested-by=…), which is untrusted input. Nothing
+// secret goes in baggage: it is sent on every hop, and whoever records it
+// (the cleaner tags its span with it) stores it in Jaeger.
 func requestedBy(r *http.Request) string {
 	if name := r.Header.Get("X-Requested-By"); clientName.MatchString(name) {
 		return name

@@ -56,7 +56,7 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 		return nil, err
 	}
 	// The contributors service continues this trace: the span's context
-	// travels in the request's headers (uber-trace-id).
+	// travels in the request's headers (traceparent).
 	opentracing.GlobalTracer().Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header))
 	resp, err := a.http.Do(req)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -97,9 +98,15 @@ func (r *StatusRecorder) WriteHeader(status int) {
 // Serve runs server until ctx ends (Ctrl-C, SIGTERM), then stops accepting
 // requests and gives the ones in flight up to drain to finish.
 func Serve(ctx context.Context, logger *slog.Logger, server *http.Server, drain time.Duration) error {
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.ListenAndServe() }()
+	// Bind before saying so: a port that is taken fails here, and the log
+	// never claims an address the program does not hold.
+	listener, err := net.Listen("tcp", server.Addr)
+	if err != nil {
+		return err
+	}
 	logger.Info("listening", "addr", server.Addr)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(listener) }()
 
 	select {
 	case err := <-serveErr:

@@ -204,8 +204,8 @@ func TestTrapUnsignedTags(t *testing.T) {
 	}
 }
 
-// TestClientBaggageIsBounded: a client's W3C baggage, like step 7's
-// uberctx-* headers, is kept up to 8 items of up to 256 bytes each; the
+// TestClientBaggageIsBounded: a client's W3C baggage, as step 7's
+// uberctx-* headers were, is kept up to 8 items of up to 256 bytes each; the
 // request's span logs how many items were dropped.
 func TestClientBaggageIsBounded(t *testing.T) {
 	_, exporter := oteltest.Install(t)
