@@ -13,7 +13,7 @@ func TestConfigBindsLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := p.config("/tmp/ui")
+	config := p.config("127.0.0.1", "/tmp/ui")
 
 	endpoints := regexp.MustCompile(`(?m)^\s*endpoint:(.*)$`).FindAllStringSubmatch(config, -1)
 	for _, m := range endpoints {
