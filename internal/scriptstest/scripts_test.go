@@ -32,6 +32,7 @@ type laptop struct {
 	tools string // the real tools, but the missing ones
 	calls string // the stand-ins' log
 	home  string
+	tmp   string // TMPDIR: what the scripts leave (a dockerd's log) stays the test's
 	env   map[string]string
 }
 
@@ -43,8 +44,9 @@ func newLaptop(t *testing.T) *laptop {
 	}
 	dir := t.TempDir()
 	l := &laptop{t: t, root: root, stand: filepath.Join(dir, "stand-ins"), tools: filepath.Join(dir, "tools"),
-		calls: filepath.Join(dir, "calls.log"), home: filepath.Join(dir, "home"), env: map[string]string{}}
-	for _, d := range []string{l.stand, l.tools, l.home} {
+		calls: filepath.Join(dir, "calls.log"), home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp"),
+		env: map[string]string{}}
+	for _, d := range []string{l.stand, l.tools, l.home, l.tmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +111,7 @@ func (l *laptop) run(extra []string, command string, args ...string) (string, in
 	cmd := exec.Command(path, args...)
 	cmd.Dir = l.root
 	cmd.Env = []string{"PATH=" + l.stand + string(filepath.ListSeparator) + l.tools, "HOME=" + l.home,
-		"TMPDIR=" + os.TempDir(), "LANG=C"}
+		"TMPDIR=" + l.tmp, "LANG=C"}
 	for k, v := range l.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -281,7 +283,7 @@ func TestSetupInstallsNothing(t *testing.T) {
 		t.Errorf("make setup without redis-server: exit 0")
 	}
 	wantSaid(t, "make setup", out, "installs nothing", "MISSING  redis-server", "sudo apt-get install -y redis-server",
-		"ok       Go", "ok       every step builds", "ok       step 3: PASS", "Step 7: NOT RUN, without redis-server",
+		"ok       Go", "ok       every step builds", "ok       step 3: its trace, read back from Jaeger, is as the lesson promises (", "Step 7: NOT RUN, without redis-server",
 		"NOT READY (make setup took ", "  - redis-server (steps 6 to 9 need it): sudo apt-get install -y redis-server")
 	if calls := l.called(); calls != "" {
 		t.Errorf("make setup called:\n%s", calls)
@@ -341,4 +343,29 @@ exec `+quote(realSed)+` "$@"`)
 			t.Errorf("scripts/fuzz FuzzNoSuchThing: exit %d, want 1 and no fuzzer run\n%s", code, out)
 		}
 	})
+}
+
+// TestWithoutRedisTestsSayNotRun: without redis-server, a test that needs
+// it says NOT RUN and how to install it, and installs nothing; in CI
+// (CI=true) it fails instead.
+func TestWithoutRedisTestsSayNotRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds internal/e2e's tests")
+	}
+	l := newLaptop(t)
+	test := []string{"test", "-count=1", "-v", "-run", "^TestRedisTriesAnotherPort$", "./internal/e2e"}
+	out, code := l.run(nil, "go", test...)
+	if code != 0 {
+		t.Errorf("go test without redis-server, outside CI: exit %d", code)
+	}
+	wantSaid(t, "go test without redis-server", out, "--- SKIP: TestRedisTriesAnotherPort",
+		"NOT RUN: this test needs redis-server", "sudo apt-get install -y redis-server")
+	if calls := l.called(); calls != "" {
+		t.Errorf("outside CI, the test called:\n%s", calls)
+	}
+
+	out, code = l.run([]string{"CI=true"}, "go", test...)
+	if code == 0 || !strings.Contains(out, "--- FAIL: TestRedisTriesAnotherPort") || !strings.Contains(out, "CI=true: in CI every test must run") {
+		t.Errorf("go test without redis-server, in CI: exit %d, want a failure\n%s", code, out)
+	}
 }
