@@ -111,3 +111,16 @@ func get[T any](t *testing.T, tab context.Context, action chromedp.Action[T]) T 
 	}
 	return v
 }
+
+// A snap's browser (Ubuntu's chromium) gets its profile under $HOME, where
+// a snap may write; any other, in the test's temporary directory.
+func TestProfileDirOfASnap(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if dir := profileDir(t, "/snap/bin/chromium"); filepath.Dir(dir) != home {
+		t.Errorf("the snap's profile is in %s, want it under %s", dir, home)
+	}
+	if dir := profileDir(t, "/usr/bin/chromium"); strings.HasPrefix(dir, home) {
+		t.Errorf("a browser that is no snap has its profile in %s, under $HOME", dir)
+	}
+}
