@@ -26,17 +26,6 @@ func onlyOnPath(t *testing.T, dir string) {
 	t.Setenv("JAEGER", "")
 }
 
-// sourceBuild returns the source build, built first if need be (by
-// make deps, usually), before a test takes PATH away from go build.
-func sourceBuild(t *testing.T) string {
-	t.Helper()
-	path, err := Binary(t.Context(), os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // JAEGER_BINARY comes first, before a jaeger on PATH.
 func TestFindJaegerBinary(t *testing.T) {
 	onPath, mine := t.TempDir(), t.TempDir()
@@ -58,7 +47,7 @@ func TestFindJaegerBinary(t *testing.T) {
 // A jaeger v2, 2.12.0 or later, on PATH comes next: a release, with its
 // own UI, or a link to the source build, without.
 func TestFindOnPath(t *testing.T) {
-	source := sourceBuild(t)
+	source := binary(t) // before the test takes PATH away from go build
 	for _, v := range []string{"v2.12.0", "v2.14.1"} {
 		dir := t.TempDir()
 		want := standIn(t, dir, v)
@@ -84,7 +73,7 @@ func TestFindOnPath(t *testing.T) {
 // A jaeger on PATH that is not v2.12 or later is passed over, and the
 // runner can say why; the source build is used.
 func TestFindSkipsAnOldJaeger(t *testing.T) {
-	source := sourceBuild(t)
+	source := binary(t) // before the test takes PATH away from go build
 	for _, v := range []string{"v1.60.0", "v2.11.0", "v3.0.0", ""} {
 		dir := t.TempDir()
 		standIn(t, dir, v)
