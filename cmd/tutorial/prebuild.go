@@ -50,6 +50,10 @@ func prebuildJaeger() string {
 	if err != nil || built {
 		return ""
 	}
+	// A Jaeger of the learner's own needs no build.
+	if _, own, err := jaeger.Own(context.Background()); own || err != nil {
+		return ""
+	}
 	log := jaeger.BuildLog(path)
 	if building(path) {
 		return fmt.Sprintf("Jaeger (for step 3 on) is building in the background: %s (progress: tail -f %s)\n", buildProgress(log), log)

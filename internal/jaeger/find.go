@@ -37,37 +37,51 @@ type Found struct {
 //  1. JAEGER_BINARY, the learner's own;
 //  2. a jaeger on PATH that is Jaeger v2, 2.12.0 or a later 2.x (the
 //     official release, say), or a link to the source build;
-//  3. with JAEGER=docker, Image through Docker;
+//  3. with JAEGER=docker, Image through Docker (pulled first);
 //  4. the source build (Binary), built first if no run has built it.
 func Find(ctx context.Context, progress io.Writer) (Found, error) {
-	if path := os.Getenv("JAEGER_BINARY"); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return Found{}, fmt.Errorf("JAEGER_BINARY: %w", err)
-		}
-		return Found{Binary: path, From: "JAEGER_BINARY", OwnUI: hasOwnUI(ctx, path)}, nil
+	found, ok, err := Own(ctx)
+	if err != nil {
+		return Found{}, err
 	}
-	var skipped string
-	if path, err := exec.LookPath("jaeger"); err == nil {
-		ok, why := usable(ctx, path)
-		if ok {
-			return Found{Binary: path, From: "PATH", OwnUI: hasOwnUI(ctx, path)}, nil
-		}
-		skipped = fmt.Sprintf("the jaeger on PATH (%s) is not used: %s", path, why)
+	if ok && found.Docker {
+		return found, pull(ctx, progress)
 	}
-	if os.Getenv("JAEGER") == "docker" {
-		if _, err := exec.LookPath("docker"); err != nil {
-			return Found{}, errors.New("JAEGER=docker, but there is no docker command: install Docker, or leave JAEGER unset for the source build")
-		}
-		if err := pull(ctx, progress); err != nil {
-			return Found{}, err
-		}
-		return Found{Binary: "docker", Docker: true, From: "JAEGER=docker", OwnUI: true, Skipped: skipped}, nil
+	if ok {
+		return found, nil
 	}
 	path, err := Binary(ctx, progress)
 	if err != nil {
 		return Found{}, err
 	}
-	return Found{Binary: path, From: "the source build", Skipped: skipped}, nil
+	return Found{Binary: path, From: "the source build", Skipped: found.Skipped}, nil
+}
+
+// Own returns the learner's own Jaeger, the first three places of Find's
+// order, and whether there is one: if not, Find builds from source (and
+// Found.Skipped may say why a jaeger on PATH was passed over).
+func Own(ctx context.Context) (Found, bool, error) {
+	if path := os.Getenv("JAEGER_BINARY"); path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return Found{}, false, fmt.Errorf("JAEGER_BINARY: %w", err)
+		}
+		return Found{Binary: path, From: "JAEGER_BINARY", OwnUI: hasOwnUI(ctx, path)}, true, nil
+	}
+	var skipped string
+	if path, err := exec.LookPath("jaeger"); err == nil {
+		ok, why := usable(ctx, path)
+		if ok {
+			return Found{Binary: path, From: "PATH", OwnUI: hasOwnUI(ctx, path)}, true, nil
+		}
+		skipped = fmt.Sprintf("the jaeger on PATH (%s) is not used: %s", path, why)
+	}
+	if os.Getenv("JAEGER") == "docker" {
+		if _, err := exec.LookPath("docker"); err != nil {
+			return Found{}, false, errors.New("JAEGER=docker, but there is no docker command: install Docker, or leave JAEGER unset for the source build")
+		}
+		return Found{Binary: "docker", Docker: true, From: "JAEGER=docker", OwnUI: true, Skipped: skipped}, true, nil
+	}
+	return Found{Skipped: skipped}, false, nil
 }
 
 // pull pulls Image unless Docker has it, showing docker's progress: on a
