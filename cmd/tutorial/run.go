@@ -220,10 +220,17 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	}
 	r.console.Printf("Jaeger: %s.\n", found.Describe())
 	r.jaegerUI = found.OwnUI
-	binary := found.Binary
+	binary, env := found.Binary, baseEnv()
+	if found.Docker { // the docker command finds its engine through these
+		for _, key := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
+			if value, ok := os.LookupEnv(key); ok {
+				env = append(env, key+"="+value)
+			}
+		}
+	}
 	inst, err := jaeger.Start(ctx, binary, jaeger.Options{
 		QueryPort: r.cfg.JaegerPort, CollectorPort: r.cfg.CollectorPort, AgentPort: r.cfg.AgentPort,
-		Env: baseEnv(), OwnUI: found.OwnUI, Docker: found.Docker,
+		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
 	})
 	if err != nil {
 		return err
@@ -233,7 +240,7 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	// and the learner's browser looks.
 	again := jaeger.Options{
 		QueryPort: portOf(inst.QueryURL), CollectorPort: portOf(inst.CollectorEndpoint), AgentPort: portOf("udp://" + inst.AgentHostPort),
-		Env: baseEnv(), OwnUI: found.OwnUI, Docker: found.Docker,
+		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
 	}
 	running := func(inst *jaeger.Instance) *instance {
 		return &instance{proc: inst.Process(), stop: inst.Stop, where: inst.QueryURL}
