@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,18 @@ func (l *laptop) macOS() {
 	l.standIn("uname", `case "$1" in -s|"") echo Darwin ;; *) echo unknown ;; esac`)
 }
 
+// debianHost skips a test whose expectations are Debian's (apt-get, no
+// snap, no WSL2) on any other machine. CI's is Debian: there it runs.
+func debianHost(t *testing.T) {
+	t.Helper()
+	release, _ := os.ReadFile("/etc/os-release")
+	version, _ := os.ReadFile("/proc/version")
+	if _, err := exec.LookPath("apt-get"); err != nil || runtime.GOOS != "linux" ||
+		strings.Contains(string(release), "ID=ubuntu") || strings.Contains(strings.ToLower(string(version)), "microsoft") {
+		t.Skip("expects what the scripts say on Debian: this machine is another")
+	}
+}
+
 // run runs command (scripts/..., or a command such as make) with args in
 // the tutorial's root, with only the laptop's environment and extra
 // ("CI=true"), and returns its output and exit status.
@@ -178,6 +191,8 @@ func TestInstallScriptsInstallNothing(t *testing.T) {
 			l := newLaptop(t)
 			if tc.platform == "macOS" {
 				l.macOS()
+			} else {
+				debianHost(t)
 			}
 			for script, want := range tc.want {
 				out, code := l.run(nil, script)
@@ -212,6 +227,8 @@ func TestInstallScriptsInstallWhenAsked(t *testing.T) {
 			l := newLaptop(t)
 			if tc.macOS {
 				l.macOS()
+			} else {
+				debianHost(t)
 			}
 			// A docker (installed) whose engine answers once dockerd has
 			// started.
@@ -250,6 +267,7 @@ func TestChromeFoundInAnAppBundle(t *testing.T) {
 // TestSetupSaysGoIsTooOld: a distribution's Go (Ubuntu 22.04's 1.18)
 // gets a message that says where Go 1.26 comes from.
 func TestSetupSaysGoIsTooOld(t *testing.T) {
+	debianHost(t)
 	l := newLaptop(t)
 	l.standIn("go", `echo "go version go1.18.1 linux/amd64"`)
 	out, code := l.run(nil, "make", "setup")
@@ -275,6 +293,7 @@ func TestSetupInstallsNothing(t *testing.T) {
 	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}
+	debianHost(t)
 	l := newLaptop(t)
 	start := time.Now()
 	out, code := l.run(nil, "make", "setup")
@@ -350,4 +369,30 @@ exec `+quote(realSed)+` "$@"`)
 			t.Errorf("scripts/fuzz FuzzDecode ran %q, want %q", data, want)
 		}
 	})
+}
+
+// TestWithoutRedisTestsSayNotRun: without redis-server, a test that needs
+// it says NOT RUN and how to install it, and installs nothing; in CI
+// (CI=true) it fails instead.
+func TestWithoutRedisTestsSayNotRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds internal/e2e's tests")
+	}
+	debianHost(t)
+	l := newLaptop(t)
+	test := []string{"test", "-count=1", "-v", "-run", "^TestRedisTriesAnotherPort$", "./internal/e2e"}
+	out, code := l.run(nil, "go", test...)
+	if code != 0 {
+		t.Errorf("go test without redis-server, outside CI: exit %d", code)
+	}
+	wantSaid(t, "go test without redis-server", out, "--- SKIP: TestRedisTriesAnotherPort",
+		"NOT RUN: this test needs redis-server", "sudo apt-get install -y redis-server")
+	if calls := l.called(); calls != "" {
+		t.Errorf("outside CI, the test called:\n%s", calls)
+	}
+
+	out, code = l.run([]string{"CI=true"}, "go", test...)
+	if code == 0 || !strings.Contains(out, "--- FAIL: TestRedisTriesAnotherPort") || !strings.Contains(out, "CI=true: in CI every test must run") {
+		t.Errorf("go test without redis-server, in CI: exit %d, want a failure\n%s", code, out)
+	}
 }
