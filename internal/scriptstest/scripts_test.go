@@ -381,9 +381,14 @@ func TestWithoutRedisTestsSayNotRun(t *testing.T) {
 	debianHost(t)
 	l := newLaptop(t)
 	test := []string{"test", "-count=1", "-v", "-run", "^TestRedisTriesAnotherPort$", "./internal/e2e"}
-	out, code := l.run(nil, "go", test...)
+	notRun := filepath.Join(l.tmp, "not-run")
+	out, code := l.run([]string{"TUTORIAL_NOT_RUN=" + notRun}, "go", test...)
 	if code != 0 {
 		t.Errorf("go test without redis-server, outside CI: exit %d", code)
+	}
+	// make test lists it at the end.
+	if data, _ := os.ReadFile(notRun); !strings.HasPrefix(string(data), "./internal/e2e TestRedisTriesAnotherPort: NOT RUN: this test needs redis-server") {
+		t.Errorf("TUTORIAL_NOT_RUN has %q", data)
 	}
 	wantSaid(t, "go test without redis-server", out, "--- SKIP: TestRedisTriesAnotherPort",
 		"NOT RUN: this test needs redis-server", "sudo apt-get install -y redis-server")
