@@ -34,6 +34,7 @@ func TestBreakItYourself(t *testing.T) {
 		t.Skip("starts Jaeger, Redis and three programs")
 	}
 	needProc(t)
+	e2e.RedisServerPath(t)
 	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}

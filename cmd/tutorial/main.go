@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command tutorial runs one step of the tutorial on your machine, with no
 // Docker: a real Jaeger, Redis and the stand-in GitHub when the step needs
 // them, then the step's programs. It sends one example request, prints its

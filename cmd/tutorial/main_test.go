@@ -36,6 +36,7 @@ func TestStep7(t *testing.T) {
 		t.Skip("starts Jaeger, Redis and three programs")
 	}
 	needProc(t)
+	e2e.RedisServerPath(t)
 	// The first build of Jaeger takes minutes; not the runner's to time.
 	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
 		t.Fatal(err)

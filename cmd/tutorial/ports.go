@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import (
@@ -15,7 +17,7 @@ func (r *runner) choosePorts() error {
 	cfg, step := &r.cfg, r.cfg.Step
 	if step.NeedsRedis() {
 		if _, err := exec.LookPath("redis-server"); err != nil {
-			return fmt.Errorf("step %d needs redis-server, and it is not installed: run scripts/install-redis (or sudo apt-get install redis-server; brew install redis on macOS)", step.Number)
+			return fmt.Errorf("step %d needs redis-server, and it is not installed: sudo apt-get install -y redis-server (Debian, Ubuntu, WSL2), brew install redis (macOS), or make deps", step.Number)
 		}
 	}
 	type use struct {

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import (
@@ -46,6 +48,10 @@ var buildJaegerCommand = func() (*exec.Cmd, error) {
 func prebuildJaeger() string {
 	path, built, err := jaeger.Cached()
 	if err != nil || built {
+		return ""
+	}
+	// A Jaeger of the learner's own needs no build.
+	if _, own, err := jaeger.Own(context.Background()); own || err != nil {
 		return ""
 	}
 	log := jaeger.BuildLog(path)

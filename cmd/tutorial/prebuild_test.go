@@ -23,6 +23,9 @@ import (
 // does not reach it), and say where its progress goes.
 func TestPrebuildJaeger(t *testing.T) {
 	t.Setenv("TUTORIAL_CACHE_DIR", t.TempDir())
+	t.Setenv("JAEGER_BINARY", "")
+	t.Setenv("JAEGER", "")
+	t.Setenv("PATH", pathWithout(t, "jaeger"))
 	started := filepath.Join(t.TempDir(), "started")
 	saved := buildJaegerCommand
 	defer func() { buildJaegerCommand = saved }()
@@ -68,6 +71,39 @@ func TestPrebuildJaeger(t *testing.T) {
 	if got := buildProgress(log); got != "still building Jaeger (20s, 244 packages so far)" {
 		t.Errorf("buildProgress = %q", got)
 	}
+}
+
+// TestNoPrebuildForALearnersJaeger: with a Jaeger of the learner's own
+// (JAEGER_BINARY), steps 1 and 2 build none in the background.
+func TestNoPrebuildForALearnersJaeger(t *testing.T) {
+	t.Setenv("TUTORIAL_CACHE_DIR", t.TempDir())
+	mine := filepath.Join(t.TempDir(), "jaeger")
+	if err := os.WriteFile(mine, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JAEGER_BINARY", mine)
+	saved := buildJaegerCommand
+	defer func() { buildJaegerCommand = saved }()
+	built := false
+	buildJaegerCommand = func() (*exec.Cmd, error) {
+		built = true
+		return exec.Command("true"), nil
+	}
+	if msg := prebuildJaeger(); msg != "" || built {
+		t.Errorf("with JAEGER_BINARY, prebuildJaeger says %q and builds: %v; want nothing", msg, built)
+	}
+}
+
+// pathWithout is PATH without the directories that hold name.
+func pathWithout(t *testing.T, name string) string {
+	t.Helper()
+	var kept []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			kept = append(kept, dir)
+		}
+	}
+	return strings.Join(kept, string(filepath.ListSeparator))
 }
 
 // TestWarmUp: after the warm-up, the READMEs' repositories answer at once,

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import (
@@ -61,6 +63,7 @@ type runner struct {
 
 	programPorts map[string]int // by topology service name
 	jaeger       *jaeger.Instance
+	jaegerUI     bool // Jaeger serves its own UI (a release), not the tutorial's viewer
 
 	mu       sync.Mutex
 	managed  []*part        // the programs, Redis and Jaeger: the learner may stop and restart them
@@ -199,17 +202,32 @@ func (r *runner) addCloser(stop func() error) {
 func (r *runner) startJaeger(ctx context.Context) error {
 	// The first run builds Jaeger: minutes, with progress lines. Or it
 	// waits for the build that step 1 or 2 started in the background.
+	// A Jaeger of the learner's own comes first: JAEGER_BINARY, a jaeger
+	// v2 on PATH, JAEGER=docker (jaeger.Find).
 	hurryBuild()
-	binary, err := jaeger.Binary(ctx, r.console)
+	found, err := jaeger.Find(ctx, r.console)
 	if err != nil && ctx.Err() != nil {
 		r.console.Printf("Jaeger's build stopped; the next run carries on from where it got (Go's build cache keeps it).\n")
 	}
 	if err != nil {
 		return err
 	}
+	if found.Skipped != "" {
+		r.console.Printf("Note: %s.\n", found.Skipped)
+	}
+	r.console.Printf("Jaeger: %s.\n", found.Describe())
+	r.jaegerUI = found.OwnUI
+	binary, env := found.Binary, baseEnv()
+	if found.Docker { // the docker command finds its engine through these
+		for _, key := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
+			if value, ok := os.LookupEnv(key); ok {
+				env = append(env, key+"="+value)
+			}
+		}
+	}
 	inst, err := jaeger.Start(ctx, binary, jaeger.Options{
 		QueryPort: r.cfg.JaegerPort, CollectorPort: r.cfg.CollectorPort, AgentPort: r.cfg.AgentPort,
-		Env: baseEnv(),
+		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
 	})
 	if err != nil {
 		return err
@@ -219,7 +237,7 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	// and the learner's browser looks.
 	again := jaeger.Options{
 		QueryPort: portOf(inst.QueryURL), CollectorPort: portOf(inst.CollectorEndpoint), AgentPort: portOf("udp://" + inst.AgentHostPort),
-		Env: baseEnv(),
+		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
 	}
 	running := func(inst *jaeger.Instance) *instance {
 		return &instance{proc: inst.Process(), stop: inst.Stop, where: inst.QueryURL}
@@ -638,7 +656,11 @@ func (r *runner) urls() string {
 		}
 	}
 	if step.NeedsJaeger() {
-		line("traces", r.jaeger.QueryURL+"/ (in a browser: the tutorial's trace viewer)")
+		if r.jaegerUI {
+			line("traces", r.jaeger.QueryURL+"/ (in a browser: Jaeger's UI)")
+		} else {
+			line("traces", r.jaeger.QueryURL+"/ (in a browser: the tutorial's trace viewer)")
+		}
 	}
 	if r.cfg.GitHubURL == "" {
 		line("stand-in GitHub", "http://"+r.address(topology.GitHub)+"/ (synthetic data; set GITHUB_API_URL=https://api.github.com/ for the real one)")

@@ -38,32 +38,36 @@ const usage = `usage:
 `
 
 func main() {
-	args := os.Args[1:]
-	var code int
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the command with args (without the program's name) and returns
+// its exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 1 && args[0] == "exercise":
-		listExercises(os.Stderr)
-		code = 2
+		// make exercise without STEP: a question, not a mistake.
+		listExercises(stdout)
+		return 0
 	case len(args) >= 2 && args[0] == "exercise":
 		reset := args[1] == "-reset"
 		if reset {
 			args = args[1:]
 		}
 		if len(args) != 2 {
-			fmt.Fprint(os.Stderr, usage)
-			os.Exit(2)
+			fmt.Fprint(stderr, usage)
+			return 2
 		}
-		code = exercise(os.Stdout, args[1], "", reset)
+		return exercise(stdout, args[1], "", reset)
 	case len(args) == 2 && args[0] == "check":
-		fmt.Fprintf(os.Stderr, "workshop: which code? make check STEP=%s DIR=_exercises/step%s (or a step's own folder)\n", args[1], args[1])
-		code = 2
+		fmt.Fprintf(stderr, "workshop: which code? make check STEP=%s DIR=_exercises/step%s (or a step's own folder)\n", args[1], args[1])
+		return 2
 	case len(args) == 3 && args[0] == "check":
-		code = check(os.Stdout, args[1], args[2])
+		return check(stdout, args[1], args[2])
 	default:
-		fmt.Fprint(os.Stderr, usage)
-		code = 2
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
-	os.Exit(code)
 }
 
 // listExercises says which exercises there are, for a make exercise
@@ -179,6 +183,13 @@ func check(w io.Writer, step, dir string) int {
 	if output, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(w, "\nYour code does not build:\n%s\nFAIL: fix what go build says, then run make check STEP=%d DIR=%s again.\n", indent(string(output), "  "), n, dir)
 		return 1
+	}
+
+	if s, _ := topology.Find(n); s.NeedsRedis() {
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			fmt.Fprintf(w, "\nStep %d needs redis-server, which is not installed: scripts/install-redis says how to install it on this laptop (make deps installs it).\n", n)
+			return 1
+		}
 	}
 
 	// Built once per machine; the first time takes minutes, and says so.

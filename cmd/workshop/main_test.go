@@ -74,9 +74,12 @@ func TestExerciseCopiesAndSaysWhatToDo(t *testing.T) {
 	}
 }
 
+// make exercise without STEP lists the exercises, and is no error.
 func TestExercisesListed(t *testing.T) {
-	var out strings.Builder
-	listExercises(&out)
+	var out, errOut strings.Builder
+	if code := run([]string{"exercise"}, &out, &errOut); code != 0 {
+		t.Errorf("make exercise without STEP: exit %d, want 0\n%s%s", code, out.String(), errOut.String())
+	}
 	wantOutput(t, "make exercise without STEP", out.String(),
 		"  3            a tracer, one span per request", "  propagation  the propagation experiment", "(about 20 minutes)")
 }

@@ -135,7 +135,7 @@ func otherRedis(t *testing.T, port int) int {
 		port = l.Addr().(*net.TCPAddr).Port
 		l.Close()
 	}
-	p := Start(t, "another redis-server", "redis-server", nil,
+	p := Start(t, "another redis-server", RedisServerPath(t), nil,
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	if err := redisReady(p, redisAddr(port)); err != nil {
 		t.Fatalf("another redis-server on %d: %v\n%s", port, err, p.Output())

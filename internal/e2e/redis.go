@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,13 +25,11 @@ type RedisServer struct {
 // (INFO's process_id). Another program's Redis that answers PING on the
 // port is not taken for it. When the port was taken before redis-server
 // bound it, Redis tries another, up to 3 ports in all. The server is
-// stopped when the test ends.
+// stopped when the test ends. Without redis-server the test says NOT RUN
+// (see RedisServerPath).
 func Redis(t testing.TB) *RedisServer {
 	t.Helper()
-	binary, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: run `make test`, which installs it, or `apt-get install redis-server`")
-	}
+	binary := RedisServerPath(t)
 	dir := t.TempDir()
 	p, port := onFreePort(t, "redis-server", func(port int) *Process {
 		return Start(t, "redis-server", binary, nil,

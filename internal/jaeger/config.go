@@ -71,14 +71,15 @@ func pickPorts(opts Options) (ports, error) {
 
 // config renders Jaeger's configuration: the all-in-one configuration that
 // Jaeger embeds (cmd/jaeger/internal/all-in-one.yaml, memory storage), with
-// every endpoint on 127.0.0.1 and a port of p, and the web UI served from
-// the directory uiDir.
-func (p ports) config(uiDir string) string {
+// every endpoint on host (127.0.0.1; in a container, 0.0.0.0, published on
+// 127.0.0.1 only) and a port of p, and the web UI served from the
+// directory uiDir ("": Jaeger's own UI, which a release has).
+func (p ports) config(host, uiDir string) string {
 	var b strings.Builder
 	data := struct {
 		ports
-		UI string
-	}{p, uiDir}
+		Host, UI string
+	}{p, host, uiDir}
 	if err := configTemplate.Execute(&b, data); err != nil {
 		panic(err) // the template is a constant and ports has every field it uses
 	}
@@ -102,7 +103,7 @@ service:
         - pull:
             exporter:
               prometheus:
-                host: 127.0.0.1
+                host: {{.Host}}
                 port: {{.Metrics}}
     logs:
       level: info
@@ -116,13 +117,15 @@ extensions:
     storage:
       traces: some_storage
     http:
-      endpoint: 127.0.0.1:{{.Query}}
+      endpoint: {{.Host}}:{{.Query}}
+{{- if .UI}}
     # The tutorial's own trace viewer (internal/jaeger/ui), in place of
     # the web UI that a Jaeger built from source lacks.
     ui:
       assets_path: {{printf "%q" .UI}}
+{{- end}}
     grpc:
-      endpoint: 127.0.0.1:{{.QueryGRPC}}
+      endpoint: {{.Host}}:{{.QueryGRPC}}
 
   jaeger_storage:
     backends:
@@ -136,44 +139,44 @@ extensions:
       default_sampling_probability: 1
       reload_interval: 1s
     http:
-      endpoint: 127.0.0.1:{{.SamplingHTTP}}
+      endpoint: {{.Host}}:{{.SamplingHTTP}}
     grpc:
-      endpoint: 127.0.0.1:{{.SamplingGRPC}}
+      endpoint: {{.Host}}:{{.SamplingGRPC}}
 
   healthcheckv2:
     use_v2: true
     http:
-      endpoint: 127.0.0.1:{{.Health}}
+      endpoint: {{.Host}}:{{.Health}}
     grpc:
-      endpoint: 127.0.0.1:{{.HealthGRPC}}
+      endpoint: {{.Host}}:{{.HealthGRPC}}
 
   expvar:
-    endpoint: 127.0.0.1:{{.Expvar}}
+    endpoint: {{.Host}}:{{.Expvar}}
 
   zpages:
-    endpoint: 127.0.0.1:{{.ZPages}}
+    endpoint: {{.Host}}:{{.ZPages}}
 
 receivers:
   otlp:
     protocols:
       grpc:
-        endpoint: 127.0.0.1:{{.OTLPGRPC}}
+        endpoint: {{.Host}}:{{.OTLPGRPC}}
       http:
-        endpoint: 127.0.0.1:{{.OTLPHTTP}}
+        endpoint: {{.Host}}:{{.OTLPHTTP}}
 
   jaeger:
     protocols:
       grpc:
-        endpoint: 127.0.0.1:{{.JaegerGRPC}}
+        endpoint: {{.Host}}:{{.JaegerGRPC}}
       thrift_http:
-        endpoint: 127.0.0.1:{{.ThriftHTTP}}
+        endpoint: {{.Host}}:{{.ThriftHTTP}}
       thrift_binary:
-        endpoint: 127.0.0.1:{{.ThriftBinary}}
+        endpoint: {{.Host}}:{{.ThriftBinary}}
       thrift_compact:
-        endpoint: 127.0.0.1:{{.ThriftCompact}}
+        endpoint: {{.Host}}:{{.ThriftCompact}}
 
   zipkin:
-    endpoint: 127.0.0.1:{{.Zipkin}}
+    endpoint: {{.Host}}:{{.Zipkin}}
 
 processors:
   batch:

@@ -13,7 +13,7 @@ func TestConfigBindsLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := p.config("/tmp/ui")
+	config := p.config("127.0.0.1", "/tmp/ui")
 
 	endpoints := regexp.MustCompile(`(?m)^\s*endpoint:(.*)$`).FindAllStringSubmatch(config, -1)
 	for _, m := range endpoints {
@@ -89,5 +89,40 @@ func TestPickPortsAvoidsTheCallersPorts(t *testing.T) {
 	}
 	if p.ThriftHTTP != collector {
 		t.Errorf("collector on %d, want the caller's %d", p.ThriftHTTP, collector)
+	}
+}
+
+// JAEGER=docker: Jaeger listens on every interface of its container, and
+// docker publishes each of its ports on 127.0.0.1 only, at the same number.
+func TestDockerRunPublishesOnLoopbackOnly(t *testing.T) {
+	p, err := pickPorts(Options{QueryPort: 16686})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := p.config("0.0.0.0", "")
+	endpoints := regexp.MustCompile(`(?m)^\s*endpoint: 0\.0\.0\.0:(\d+)$`).FindAllStringSubmatch(config, -1)
+	if len(endpoints) != 15 || strings.Contains(config, "127.0.0.1") {
+		t.Errorf("in the container: %d endpoints on 0.0.0.0, want 15, and none on 127.0.0.1:\n%s", len(endpoints), config)
+	}
+	args := strings.Join(p.dockerRun("/tmp/jaeger-1", "/tmp/jaeger-1/config.yaml"), " ")
+	published := map[string]bool{}
+	for _, m := range regexp.MustCompile(`-p (\S+)`).FindAllStringSubmatch(args, -1) {
+		published[m[1]] = true
+		if !strings.HasPrefix(m[1], "127.0.0.1:") {
+			t.Errorf("docker run publishes %s, not on 127.0.0.1", m[1])
+		}
+	}
+	for _, m := range endpoints {
+		if tcp := "127.0.0.1:" + m[1] + ":" + m[1]; !published[tcp] && !published[tcp+"/udp"] {
+			t.Errorf("port %s is not published: %s", m[1], args)
+		}
+	}
+	for _, port := range []int{p.ThriftCompact, p.ThriftBinary} {
+		if udp := "127.0.0.1:" + strconv.Itoa(port) + ":" + strconv.Itoa(port) + "/udp"; !published[udp] {
+			t.Errorf("UDP port %d is not published: %s", port, args)
+		}
+	}
+	if !strings.HasSuffix(args, Image+" --config file:/tmp/jaeger-1/config.yaml") || !strings.Contains(args, "-v /tmp/jaeger-1:/tmp/jaeger-1:ro") {
+		t.Errorf("docker %s: want the image with the configuration mounted", args)
 	}
 }

@@ -29,6 +29,12 @@ type Options struct {
 	LogFile io.Writer
 	// Env is Jaeger's whole environment; nil passes on this program's.
 	Env []string
+	// OwnUI keeps the Jaeger's own web UI, which a release has, in place
+	// of the tutorial's trace viewer (see Found).
+	OwnUI bool
+	// Docker runs Image through Docker; the binary is the docker command.
+	// Its ports are published on 127.0.0.1 only.
+	Docker bool
 }
 
 // Instance is a running Jaeger.
@@ -95,13 +101,20 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 	if err != nil {
 		return nil, err
 	}
-	uiDir := filepath.Join(dir, "ui")
-	if err := writeUI(uiDir); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	uiDir := ""
+	if !opts.OwnUI {
+		uiDir = filepath.Join(dir, "ui")
+		if err := writeUI(uiDir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	host := "127.0.0.1"
+	if opts.Docker {
+		host = "0.0.0.0" // in the container; published on 127.0.0.1 only
 	}
 	configPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(p.config(uiDir)), 0o644); err != nil {
+	if err := os.WriteFile(configPath, []byte(p.config(host, uiDir)), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -123,6 +136,9 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 	// in the terminal until the program that started it stops it in
 	// order, and (on Linux) dies with that program.
 	cmd := exec.Command(binary, "--config", "file:"+configPath)
+	if opts.Docker {
+		cmd = exec.Command(binary, p.dockerRun(dir, configPath)...)
+	}
 	cmd.Env = opts.Env
 	inst.process, err = proc.Start("Jaeger", logw, cmd)
 	if err != nil {
@@ -217,4 +233,20 @@ func (i *Instance) Stop() error {
 		}
 	})
 	return i.stopErr
+}
+
+// dockerRun is the docker command's arguments that run Image with the
+// configuration at configPath (in dir, mounted at the same path), every
+// port published on 127.0.0.1 only. docker run passes SIGTERM on to
+// Jaeger, and --rm removes the container when Jaeger exits.
+func (p ports) dockerRun(dir, configPath string) []string {
+	args := []string{"run", "--rm", "-v", dir + ":" + dir + ":ro"}
+	for _, port := range []int{p.Query, p.QueryGRPC, p.SamplingHTTP, p.SamplingGRPC, p.Health, p.HealthGRPC,
+		p.Expvar, p.ZPages, p.Metrics, p.OTLPGRPC, p.OTLPHTTP, p.JaegerGRPC, p.ThriftHTTP, p.Zipkin} {
+		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, port))
+	}
+	for _, port := range []int{p.ThriftCompact, p.ThriftBinary} {
+		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:%d/udp", port, port))
+	}
+	return append(args, Image, "--config", "file:"+configPath)
 }

@@ -14,9 +14,20 @@ func TestConfigServesTheViewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := p.config("/tmp/jaeger-1/ui")
+	config := p.config("127.0.0.1", "/tmp/jaeger-1/ui")
 	if !strings.Contains(config, "    ui:\n      assets_path: \"/tmp/jaeger-1/ui\"\n") {
 		t.Errorf("config does not serve the viewer from /tmp/jaeger-1/ui:\n%s", config)
+	}
+}
+
+// A release of Jaeger keeps its own web UI.
+func TestConfigKeepsJaegersOwnUI(t *testing.T) {
+	p, err := pickPorts(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if config := p.config("127.0.0.1", ""); strings.Contains(config, "assets_path") || strings.Contains(config, "<no value>") {
+		t.Errorf("config without a viewer's directory:\n%s", config)
 	}
 }
 

@@ -89,12 +89,6 @@ func (p *Process) ExitCode() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// Signal sends sig to the process's group: the program and anything it
-// started.
-func (p *Process) Signal(sig syscall.Signal) {
-	syscall.Kill(-p.Pid(), sig) // ESRCH: already gone, fine
-}
-
 // Stop sends SIGTERM to the process's group and waits up to timeout for
 // the process to exit; then it kills the group (SIGKILL) and waits for the
 // exit. It returns ErrStopTimeout if it had to kill, and otherwise how the

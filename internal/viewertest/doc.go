@@ -1,9 +1,10 @@
 // Package viewertest tests the tutorial's trace viewer (internal/jaeger/ui)
-// in a real browser: Debian's chromium, headless, driven by chromedp,
+// in a real browser: Chrome or Chromium, headless, driven by chromedp,
 // looking at real step-7 traces in the Jaeger the tutorial builds.
 //
-// The test installs chromium with scripts/install-chromium when it is
-// missing. Outside CI it skips if that fails; in CI (CI=true) it fails.
+// scripts/install-chromium finds the browser (and installs one in CI, or
+// with INSTALL=1). Without one the test says NOT RUN, with the command that
+// installs one; in CI (CI=true) that is a failure.
 //
 //	go test ./internal/viewertest
 //	VIEWER_SCREENSHOT=$PWD/docs/img/step7-trace.png go test ./internal/viewertest -run Screenshot

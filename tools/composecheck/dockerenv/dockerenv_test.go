@@ -1,6 +1,7 @@
 package dockerenv
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,5 +239,36 @@ func TestBaseImagesNeverReplaceAnImage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// On a learner's machine (no CI=true, no INSTALL=1) a docker without a
+// working compose is left as it is: Plugins says what is missing, builds
+// nothing and links nothing into the docker CLI's plugin directory.
+func TestPluginsInstallNothingUnasked(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("TUTORIAL_CACHE_DIR", filepath.Join(dir, "cache"))
+	t.Setenv("CI", "")
+	t.Setenv("INSTALL", "")
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A docker with no plugins: every plugin command fails.
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	var progress strings.Builder
+	_, err := Plugins(t.Context(), &progress)
+	if !errors.Is(err, ErrNotAsked) || !strings.Contains(err.Error(), "no docker compose") {
+		t.Errorf("Plugins = %v, want ErrNotAsked, naming compose", err)
+	}
+	if progress.Len() > 0 {
+		t.Errorf("Plugins built something: %s", progress.String())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "cli-plugins")); len(entries) > 0 {
+		t.Errorf("Plugins installed %d plugins", len(entries))
 	}
 }

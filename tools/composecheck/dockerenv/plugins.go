@@ -61,11 +61,17 @@ func (p plugin) installed(ctx context.Context) (string, bool) {
 	return out, true
 }
 
+// ErrNotAsked is Plugins' error when a plugin is missing or too old and
+// installing it was not asked for: outside CI (CI=true), and without
+// INSTALL=1 (make deps), a learner's docker is left as it is.
+var ErrNotAsked = errors.New("not installed: make deps installs it (CI does too)")
+
 // Plugins makes sure docker compose and docker buildx work: a version that
-// does is kept (a learner's Docker Desktop, say); otherwise the version
-// tools/docker pins is built from the Go module proxy into the cache
-// (once per machine and version) and linked into the docker CLI's plugin
-// directory. It returns a line per plugin saying which one docker runs.
+// does is kept (a learner's Docker Desktop, say); otherwise, in CI or when
+// asked (see ErrNotAsked), the version tools/docker pins is built from the
+// Go module proxy into the cache (once per machine and version) and linked
+// into the docker CLI's plugin directory. It returns a line per plugin
+// saying which one docker runs.
 func Plugins(ctx context.Context, progress io.Writer) ([]string, error) {
 	if progress == nil {
 		progress = io.Discard
@@ -80,6 +86,13 @@ func Plugins(ctx context.Context, progress io.Writer) ([]string, error) {
 		if ok && atLeast(version, p.minMajor, p.minMinor) {
 			report = append(report, fmt.Sprintf("docker %s %s", p.name, version))
 			continue
+		}
+		if os.Getenv("CI") != "true" && os.Getenv("INSTALL") != "1" {
+			have := "no docker " + p.name
+			if ok {
+				have = fmt.Sprintf("docker %s %s is older than %d.%d, which our docker-compose.yml needs", p.name, version, p.minMajor, p.minMinor)
+			}
+			return report, fmt.Errorf("%s; docker %s %w: it builds the pinned version into ~/.docker/cli-plugins (or install Docker's own %s plugin)", have, p.name, ErrNotAsked, p.name)
 		}
 		path, pinned, err := p.build(ctx, root, progress)
 		if err != nil {
