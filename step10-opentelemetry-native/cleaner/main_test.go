@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/tracing"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -30,69 +32,68 @@ func TestCleaner(t *testing.T) {
 	}})
 }
 
-// The tests below install a global tracer: they must not run in parallel.
+// The tests below install a global tracer provider: they must not run in
+// parallel.
 
-// TestCleanJobContinuesTheTrace: step 7's lesson on this side. The job's
-// headers carry the gateway's producer span context; cleanJob is a
-// consumer span under it (its child, in step 9), and countCommits is under
-// cleanJob.
-func TestCleanJobContinuesTheTrace(t *testing.T) {
-	tracer := tracetest.Install(t)
-	push := tracer.StartSpan("queue.Push") // the gateway's producer span
-	headers := map[string]string{}
-	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
+// producer starts the gateway's queue.Push, with requested-by=alice in its
+// baggage, and returns it with the job's headers as the gateway writes
+// them: the global propagator into a map.
+func producer(t *testing.T) (trace.Span, map[string]string) {
+	t.Helper()
+	member, err := baggage.NewMemberRaw("requested-by", "alice")
+	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
-	push.Finish()
-
-	lesson.WantCleaned(t, answer, err, "golang", "go")
-	want := "queue.Push\n  cleanJob\n    countCommits\n"
-	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
-		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
-	}
-	clean := tracetest.Find(t, tracer, "cleanJob")
-	tracetest.WantChildOf(t, clean, push.Context())
-	for key, want := range map[string]any{"span.kind": ext.SpanKindConsumerEnum, "repo": "golang/go"} {
-		if got := clean.Tag(key); got != want {
-			t.Errorf("cleanJob: tag %s = %v, want %v", key, got, want)
-		}
-	}
+	bag, _ := baggage.New(member)
+	ctx, push := otel.Tracer("test").Start(baggage.ContextWithBaggage(context.Background(), bag), "queue.Push",
+		trace.WithSpanKind(trace.SpanKindProducer))
+	headers := map[string]string{}
+	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(headers))
+	return push, headers
 }
 
-// TestCleanJobIsTheProducersChild: step 9's choice. On OpenTelemetry,
-// cleanJob is a child of the gateway's queue.Push, in its trace, with its
-// baggage: a FollowsFrom would start a new trace with a link
-// (internal/tracing's TestTrapFollowsFromStartsANewTrace).
+// TestCleanJobIsTheProducersChild: the queue hop on the native API. The
+// job's headers carry W3C traceparent and baggage; cleanJob is a consumer
+// span, the child of the gateway's queue.Push (no link), with the
+// messaging attributes and who asked; countCommits is under it.
 func TestCleanJobIsTheProducersChild(t *testing.T) {
-	bridge, exporter := oteltest.Install(t)
-	push := bridge.StartSpan("queue.Push", ext.SpanKindProducer)
-	push.SetBaggageItem("requested-by", "alice")
-	headers := map[string]string{}
-	if err := bridge.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
-		t.Fatal(err)
-	}
+	exporter := oteltest.InstallSDK(t)
+	push, headers := producer(t)
 	if headers["traceparent"] == "" || headers["baggage"] != "requested-by=alice" {
 		t.Errorf("the job's headers %v, want W3C traceparent and baggage", headers)
 	}
-	if _, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
-		t.Fatal(err)
-	}
-	push.Finish()
+	msg := lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)
+	msg.ID = "1733300000000-0"
+	answer, err := cleanJob(context.Background(), discard, msg)
+	push.End()
+	lesson.WantCleaned(t, answer, err, "golang", "go")
 
-	producer, clean := oteltest.Find(t, exporter, "queue.Push"), oteltest.Find(t, exporter, "cleanJob")
-	if !oteltest.ChildOf(producer, clean) || len(clean.Links) != 0 {
+	sent, clean := oteltest.Find(t, exporter, "queue.Push"), oteltest.Find(t, exporter, "cleanJob")
+	if !oteltest.ChildOf(sent, clean) || len(clean.Links) != 0 {
 		t.Errorf("cleanJob is in trace %s under %s with links %+v; want queue.Push's child, in trace %s, without links",
-			clean.SpanContext.TraceID(), clean.Parent.SpanID(), clean.Links, producer.SpanContext.TraceID())
+			clean.SpanContext.TraceID(), clean.Parent.SpanID(), clean.Links, sent.SpanContext.TraceID())
 	}
 	if clean.SpanKind != trace.SpanKindConsumer {
 		t.Errorf("cleanJob's kind %v, want consumer", clean.SpanKind)
 	}
-	if got := oteltest.Attr(clean, "requested_by"); got != "alice" {
-		t.Errorf("cleanJob: attribute requested_by = %v, want alice", got)
+	for key, want := range map[string]any{
+		"messaging.system": "redis", "messaging.destination.name": "contributors:jobs",
+		"messaging.operation.type": "process", "messaging.message.id": "1733300000000-0",
+		"requested_by": "alice", "repo": "golang/go",
+	} {
+		if got := oteltest.Attr(clean, key); got != want {
+			t.Errorf("cleanJob: attribute %s = %v, want %v", key, got, want)
+		}
 	}
-	if count := oteltest.Find(t, exporter, "countCommits"); !oteltest.ChildOf(clean, count) {
+	if clean.InstrumentationScope.Name != tracing.Scope {
+		t.Errorf("cleanJob's scope %q, want the step's tracer, %q", clean.InstrumentationScope.Name, tracing.Scope)
+	}
+	count := oteltest.Find(t, exporter, "countCommits")
+	if !oteltest.ChildOf(clean, count) {
 		t.Errorf("countCommits is not cleanJob's child")
+	}
+	if got := oteltest.Attr(count, "contributors"); got != int64(len(fakegithub.Stats("golang", "go"))) {
+		t.Errorf("countCommits: attribute contributors = %v, want %d", got, len(fakegithub.Stats("golang", "go")))
 	}
 }
 
@@ -101,73 +102,64 @@ func TestCleanJobIsTheProducersChild(t *testing.T) {
 func TestCleanJobWithoutTrace(t *testing.T) {
 	for name, headers := range map[string]map[string]string{
 		"none":   nil,
-		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
+		"broken": {"traceparent": "00-not-a-trace-01"},
 	} {
-		tracer := tracetest.Install(t)
+		exporter := oteltest.InstallSDK(t)
 		answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
 		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
-		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
-			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
-		}
-		if span := tracetest.Find(t, tracer, "cleanJob"); span.ParentID != 0 {
-			t.Errorf("%s: cleanJob has parent %d, want a new trace", name, span.ParentID)
+		if span := oteltest.Find(t, exporter, "cleanJob"); span.Parent.IsValid() {
+			t.Errorf("%s: cleanJob has parent %v, want a new trace", name, span.Parent.SpanID())
 		}
 	}
 }
 
-// TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
+// TestUnreadableStatsMarkTheSpan: the job's failure shows on its span, as
+// OpenTelemetry's conventions put it: the status ERROR with the message,
+// and the error as an "exception" event.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
-	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), discard, lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
-	span := tracetest.Find(t, tracer, "cleanJob")
-	if span.Tag("error") != true || len(span.Logs()) != 1 {
-		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
+	exporter := oteltest.InstallSDK(t)
+	_, err := cleanJob(context.Background(), discard, lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	if err == nil {
+		t.Fatal("cleanJob of unreadable statistics did not fail")
+	}
+	span := oteltest.Find(t, exporter, "cleanJob")
+	if span.Status.Code != codes.Error || span.Status.Description != err.Error() || !oteltest.HasEvent(span, "exception") {
+		t.Errorf("cleanJob of unreadable statistics: status %s, events %+v; want Error: %v, and an exception event", oteltest.Status(span), span.Events, err)
 	}
 }
 
-// TestCleanJobReadsTheBaggage: step 8's lesson on this side. The gateway
-// put who asked in its span's baggage; the message's headers carry it with
-// the span context, and the cleaner records it on its span and logs it.
-func TestCleanJobReadsTheBaggage(t *testing.T) {
-	tracer := tracetest.Install(t)
-	request := tracer.StartSpan("GET /git/{owner}/{repo}") // the gateway's, two hops back
-	request.SetBaggageItem("requested-by", "alice")
-	push := tracer.StartSpan("queue.Push", opentracing.ChildOf(request.Context()))
-	headers := map[string]string{}
-	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
-		t.Fatal(err)
-	}
+// TestCleanedLogJoinsTheTrace: the cleaner's log line says whom it cleaned
+// for, and carries the trace_id and span_id of its cleanJob span: from a
+// log line to its trace, and back.
+func TestCleanedLogJoinsTheTrace(t *testing.T) {
+	exporter := oteltest.InstallSDK(t)
+	push, headers := producer(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
-	push.Finish()
-	request.Finish()
-
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
+	answer, err := cleanJob(context.Background(), logger, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	push.End()
 	lesson.WantCleaned(t, answer, err, "golang", "go")
-	clean := tracetest.Find(t, tracer, "cleanJob")
-	if got := clean.BaggageItem("requested-by"); got != "alice" {
-		t.Errorf("cleanJob's baggage requested-by = %q, want alice", got)
-	}
-	if got := clean.Tag("requested_by"); got != "alice" {
-		t.Errorf("cleanJob: tag requested_by = %v, want alice", got)
-	}
-	if !strings.Contains(log.String(), "repo=golang/go") || !strings.Contains(log.String(), "requested_by=alice") {
-		t.Errorf("the cleaner's log does not say whom it cleaned golang/go for:\n%s", log.String())
-	}
-	// countCommits, a child of cleanJob, has the baggage too.
-	if got := tracetest.Find(t, tracer, "countCommits").BaggageItem("requested-by"); got != "alice" {
-		t.Errorf("countCommits' baggage requested-by = %q, want alice", got)
+
+	clean := oteltest.Find(t, exporter, "cleanJob")
+	for _, want := range []string{
+		"repo=golang/go", "requested_by=alice",
+		"trace_id=" + clean.SpanContext.TraceID().String(), "span_id=" + clean.SpanContext.SpanID().String(),
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the cleaner's log line has no %s:\n%s", want, log.String())
+		}
 	}
 }
 
 // TestCleanJobWithoutBaggage: a job whose headers carry no baggage is
 // cleaned all the same, for nobody in particular.
 func TestCleanJobWithoutBaggage(t *testing.T) {
-	tracer := tracetest.Install(t)
+	exporter := oteltest.InstallSDK(t)
 	var log bytes.Buffer
 	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
 	lesson.WantCleaned(t, answer, err, "golang", "go")
-	if got := tracetest.Find(t, tracer, "cleanJob").Tag("requested_by"); got != "" {
-		t.Errorf("cleanJob: tag requested_by = %v, want empty", got)
+	if got := oteltest.Attr(oteltest.Find(t, exporter, "cleanJob"), "requested_by"); got != "" {
+		t.Errorf("cleanJob: attribute requested_by = %v, want empty", got)
 	}
 	if !strings.Contains(log.String(), `requested_by=""`) {
 		t.Errorf("the cleaner's log should say nobody is known to have asked:\n%s", log.String())

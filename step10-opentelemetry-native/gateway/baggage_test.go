@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -8,12 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opentracing/opentracing-go"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
 )
 
-// These tests install a global tracer: they must not run in parallel.
+// These tests install a global tracer provider: they must not run in
+// parallel.
 
 // request sends GET base/git/golang/go with headers, and fails the test
 // unless the answer is 200.
@@ -46,24 +50,12 @@ func last[T any](t *testing.T, s []T, what string) T {
 	return s[len(s)-1]
 }
 
-// baggageOf extracts a span context from the carrier with tracer and
-// returns its baggage; a span started from it, as the cleaner starts its
-// own (ChildOf, in step 9), must have the same.
-func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map[string]string {
-	t.Helper()
-	sc, err := tracer.Extract(format, carrier)
-	if err != nil {
-		t.Fatalf("extracting a span context from %v: %v", carrier, err)
-	}
+// baggageOf extracts the baggage from carrier with the global propagator,
+// as otelhttp's handler and the cleaner do.
+func baggageOf(carrier propagation.TextMapCarrier) map[string]string {
 	bag := map[string]string{}
-	sc.ForeachBaggageItem(func(k, v string) bool { bag[k] = v; return true })
-
-	span := tracer.StartSpan("cleanJob", opentracing.ChildOf(sc))
-	defer span.Finish()
-	for k, v := range bag {
-		if got := span.BaggageItem(k); got != v {
-			t.Errorf("a span that follows from %v has baggage %s=%q, want %q", carrier, k, got, v)
-		}
+	for _, m := range baggage.FromContext(otel.GetTextMapPropagator().Extract(context.Background(), carrier)).Members() {
+		bag[m.Key()] = m.Value()
 	}
 	return bag
 }
@@ -73,7 +65,7 @@ func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map
 // baggage, and from there to the contributors service (HTTP headers) and
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
-	tracer, _ := oteltest.Install(t)
+	oteltest.InstallSDK(t)
 	rig := gateway.Start(t, lesson.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
@@ -91,28 +83,17 @@ func TestBaggageTravelsToTheCleaner(t *testing.T) {
 		toContributors := last(t, stub.Headers(), "request to the contributors service")
 		inJob := last(t, cleaner.Headers(), "job")
 		want := map[string]string{"requested-by": tc.want}
-		if got := baggageOf(t, tracer, opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(toContributors)); !maps.Equal(got, want) {
+		if got := baggageOf(propagation.HeaderCarrier(toContributors)); !maps.Equal(got, want) {
 			t.Errorf("X-Requested-By %q: the contributors service got baggage %v, want %v", tc.header, got, want)
 		}
-		if got := baggageOf(t, tracer, opentracing.TextMap, opentracing.TextMapCarrier(inJob)); !maps.Equal(got, want) {
+		if got := baggageOf(propagation.MapCarrier(inJob)); !maps.Equal(got, want) {
 			t.Errorf("X-Requested-By %q: the job carries baggage %v, want %v", tc.header, got, want)
 		}
 	}
 }
 
-// hasEvent reports whether span has an event named name.
-func hasEvent(span oteltest.Span, name string) bool {
-	for _, e := range span.Events {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// clientTrace is a client's own trace context: without one, OpenTelemetry
-// drops the client's baggage (internal/tracing's
-// TestTrapBaggageNeedsATraceContext).
+// clientTrace is a client's own trace context. Step 9's bridge dropped a
+// client's baggage without one; OpenTelemetry's own API keeps it.
 const clientTrace = "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01"
 
 // TestClientBaggageLimits: baggage from a client is untrusted. The gateway
@@ -120,7 +101,7 @@ const clientTrace = "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01"
 // items of at most 256 bytes each, and logs on its span how many it
 // dropped. The requested-by item is always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
-	tracer, exporter := oteltest.Install(t)
+	exporter := oteltest.InstallSDK(t)
 	rig := gateway.Start(t, lesson.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	var many []string
@@ -145,25 +126,25 @@ func TestClientBaggageLimits(t *testing.T) {
 			map[string]string{"team": "search", "requested-by": "anonymous"}, true},
 		{"requested-by is the gateway's to say", map[string]string{"Baggage": "requested-by=admin", "X-Requested-By": "alice", "Traceparent": clientTrace},
 			map[string]string{"requested-by": "alice"}, false},
-		{"baggage without a trace context is lost", map[string]string{"Baggage": "team=search"},
-			map[string]string{"requested-by": "anonymous"}, false},
+		{"baggage without a trace context is kept", map[string]string{"Baggage": "team=search"},
+			map[string]string{"team": "search", "requested-by": "anonymous"}, false},
 	} {
 		request(t, base, tc.headers)
 		toContributors := last(t, stub.Headers(), "request to the contributors service")
 		inJob := last(t, cleaner.Headers(), "job")
-		if got := baggageOf(t, tracer, opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(toContributors)); !maps.Equal(got, tc.want) {
+		if got := baggageOf(propagation.HeaderCarrier(toContributors)); !maps.Equal(got, tc.want) {
 			t.Errorf("%s: the contributors service got baggage %v, want %v", tc.name, got, tc.want)
 		}
-		if got := baggageOf(t, tracer, opentracing.TextMap, opentracing.TextMapCarrier(inJob)); !maps.Equal(got, tc.want) {
+		if got := baggageOf(propagation.MapCarrier(inJob)); !maps.Equal(got, tc.want) {
 			t.Errorf("%s: the job carries baggage %v, want %v", tc.name, got, tc.want)
 		}
 		span := oteltest.Find(t, exporter, "GET /git/{owner}/{repo}")
-		if got := hasEvent(span, "baggage dropped"); got != tc.dropped {
+		if got := oteltest.HasEvent(span, "baggage dropped"); got != tc.dropped {
 			t.Errorf("%s: the request span has an event saying client baggage was dropped: %v, want %v (events %+v)", tc.name, got, tc.dropped, span.Events)
 		}
-		// Unlike jaeger-client-go, the bridge records no event for a
+		// Unlike jaeger-client-go, OpenTelemetry records no event for a
 		// baggage item: the span says nothing of it.
-		if hasEvent(span, "baggage") {
+		if oteltest.HasEvent(span, "baggage") {
 			t.Errorf("%s: the request span has an event for its baggage: %+v", tc.name, span.Events)
 		}
 	}
@@ -187,10 +168,10 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 
 // TestBaggageCostsBytesOnEveryHop: every item of baggage is sent again on
 // every hop: to the contributors service and in every job, and on every
-// call they make in turn. go test -v -run BytesOnEveryHop ./step8-baggage/gateway
-// prints the figures in the README.
+// call they make in turn. go test -v -run BytesOnEveryHop ./step9-opentelemetry/gateway
+// prints the figures in step 9's README; they are the same here.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
-	oteltest.Install(t)
+	oteltest.InstallSDK(t)
 	rig := gateway.Start(t, lesson.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 

@@ -2,11 +2,14 @@ package main
 
 // End-to-end: the step's three programs as real processes, with a real
 // Redis, a real Jaeger and the stand-in GitHub, held to what every
-// distributed step promises and to step 9's lesson (internal/lesson):
-// step 8's trace and baggage, now from OpenTelemetry's SDK over OTLP.
+// distributed step promises and to step 10's lesson (internal/lesson):
+// one trace across the three services, made with OpenTelemetry's own API
+// and otelhttp, read back from Jaeger.
 
 import (
+	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,47 +21,61 @@ func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 9, "..", lesson.Distributed{Trace: fromTheSDK})
+	lesson.TestDistributed(t, 10, "..", lesson.Distributed{Trace: native})
 }
 
-// fromTheSDK: what step 9's trace shows besides its lesson.
-func fromTheSDK(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
+// TestServiceNameFromEnv: OTEL_SERVICE_NAME renames the gateway in Jaeger.
+func TestServiceNameFromEnv(t *testing.T) {
+	t.Parallel()
+	lesson.TestServiceNameFromEnv(t, 10, "..")
+}
+
+// native: what step 10's trace shows besides its lesson.
+func native(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
+	const ours = "github.com/tracing-tutorial/tutorial/step10-opentelemetry-native"
+	services := map[string]bool{}
 	for _, span := range trace.Spans {
 		name := trace.ServiceName(span) + ": " + span.OperationName
-		// Step 9's cleaner starts its span as a child of the gateway's
-		// queue.Push: a FollowsFrom would start a new trace (see the README).
+		services[trace.ServiceName(span)] = true
+		// The HTTP spans are otelhttp's, with HTTP's semantic conventions
+		// and none of OpenTracing's tags; the others are ours.
+		scope, _ := span.Tag("otel.scope.name")
+		_, method := span.Tag("http.request.method")
+		http := strings.HasPrefix(span.OperationName, "GET ") || span.OperationName == "HTTP GET"
+		switch {
+		case http && (!strings.Contains(fmt.Sprint(scope), "otelhttp") || !method):
+			t.Errorf("%s: otel.scope.name %v, http.request.method present: %v; want otelhttp's, with it", name, scope, method)
+		case !http && scope != ours:
+			t.Errorf("%s: otel.scope.name %v, want the step's tracer", name, scope)
+		}
+		for _, old := range []string{"http.method", "http.status_code", "http.url", "message_bus.destination"} {
+			if value, ok := span.Tag(old); ok {
+				t.Errorf("%s: OpenTracing's tag %s=%v", name, old, value)
+			}
+		}
+		// The queue's spans carry the messaging conventions.
+		if span.OperationName == "queue.Push" || span.OperationName == "cleanJob" {
+			for _, key := range []string{"messaging.system", "messaging.destination.name", "messaging.operation.type", "messaging.message.id"} {
+				if _, ok := span.Tag(key); !ok {
+					t.Errorf("%s: no tag %s", name, key)
+				}
+			}
+		}
+		// The cleaner's span is the producer's child, not a link.
 		if name == "cleaner: cleanJob" && (len(span.References) != 1 || span.References[0].RefType != "CHILD_OF") {
 			t.Errorf("%s: references %+v, want one CHILD_OF", name, span.References)
 		}
-		// The spans come from OpenTelemetry's SDK, over OTLP: the process
-		// says so, and the bridge's instrumentation scope names step 9.
-		process := trace.Processes[span.ProcessID]
-		for key, want := range map[string]any{"telemetry.sdk.language": "go", "telemetry.sdk.name": "opentelemetry"} {
-			if got, _ := (jaeger.Span{Tags: process.Tags}).Tag(key); got != want {
-				t.Errorf("%s: process tag %s = %v, want %v (process tags %+v)", name, key, got, want, process.Tags)
-			}
-		}
-		if got, _ := span.Tag("otel.scope.name"); got != "github.com/tracing-tutorial/tutorial/step10-opentelemetry-native" {
-			t.Errorf("%s: otel.scope.name = %v, want step 9's tracer (tags %+v)", name, got, span.Tags)
-		}
-		if name == "gateway: GET /git/{owner}/{repo}" {
-			// Unlike jaeger-client-go, the bridge logs nothing when an
-			// item is set: only the cleaner's tag stores it in Jaeger.
-			for _, l := range span.Logs {
-				for _, f := range l.Fields {
-					if f.Key == "key" && f.Value == "requested-by" {
-						t.Errorf("%s: a log of the baggage item; logs %+v", name, span.Logs)
-					}
-				}
-			}
-			// ext.HTTPStatusCode's uint16 arrives as a number.
-			if got, _ := span.Tag("http.status_code"); got != float64(200) {
-				t.Errorf("%s: http.status_code = %v (%T), want the number 200", name, got, got)
-			}
+	}
+	for _, want := range []string{"gateway", "contributors", "cleaner"} {
+		if !services[want] {
+			t.Errorf("the trace has no span of %s; its services: %v", want, services)
 		}
 	}
-	if out := stack.Programs["cleaner"].Output(); !strings.Contains(out, "requested_by=alice") {
-		t.Errorf("the cleaner's log does not say it cleaned for alice:\n%s", out)
+	// The cleaner's log line names whom it cleaned for, and joins the
+	// trace: its trace_id is the request's.
+	line := regexp.MustCompile(`msg=cleaned .*requested_by=alice.* trace_id=` + trace.TraceID + ` span_id=[0-9a-f]{16}`)
+	if out := stack.Programs["cleaner"].Output(); !line.MatchString(out) {
+		t.Errorf("the cleaner's log has no line for alice with trace_id=%s and a span_id:\n%s", trace.TraceID, out)
 	}
 	// GitHub, a third party, got neither the trace context nor the baggage.
 	requests := stack.GitHub.Requests()
