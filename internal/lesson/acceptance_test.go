@@ -31,6 +31,13 @@ var previousStepIsTold = map[int][]string{
 	},
 	8: {`no tag requested_by (want "alice")`},
 	9: {"step 9 reports with OpenTelemetry's SDK"},
+	// Step 9 traces the same requests with the bridge: its spans are there,
+	// with OpenTracing's tags and hand-written names.
+	10: {
+		`gateway span "GET /git/{owner}/{repo}" has no tag http.request.method (want "GET")`,
+		`no client span "HTTP GET" in the gateway for its call to the contributors service`,
+		`cleaner span "cleanJob" has no tag messaging.destination.name`,
+	},
 }
 
 // TestEveryLessonHoldsForItsStepAndNotTheStepBefore is make check's
