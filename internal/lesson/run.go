@@ -135,7 +135,7 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 				env["JAEGER_TAGS"] = runTag + "=" + s.run
 				env["JAEGER_UI"] = s.JaegerUI
 			}
-			if _, traced := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; traced { // step 9's OpenTelemetry SDK
+			if _, traced := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; traced { // steps 9 on: OpenTelemetry's SDK
 				env["OTEL_BSP_SCHEDULE_DELAY"] = fmt.Sprint(flushInterval.Milliseconds())
 				env["OTEL_RESOURCE_ATTRIBUTES"] = runTag + "=" + s.run
 				env["JAEGER_UI"] = s.JaegerUI
