@@ -8,11 +8,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -260,5 +264,32 @@ func TestLogHandlerAddsTheSpan(t *testing.T) {
 	}
 	if len(lines) == 2 && strings.Contains(lines[1], "trace_id") {
 		t.Errorf("a line logged without a span has a trace_id: %s", lines[1])
+	}
+}
+
+// TestNoOpenTracing: step 10 is OpenTelemetry's own API. None of its files,
+// tests included, imports OpenTracing, jaeger-client-go or the bridge.
+func TestNoOpenTracing(t *testing.T) {
+	files := 0
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		files++
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			for _, banned := range []string{`"github.com/opentracing/`, `"github.com/uber/jaeger-client-go`, `"go.opentelemetry.io/otel/bridge/`} {
+				if strings.HasPrefix(imp.Path.Value, banned) {
+					t.Errorf("%s imports %s", path, imp.Path.Value)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || files < 10 {
+		t.Fatalf("read %d Go files of the step: %v", files, err)
 	}
 }
