@@ -88,7 +88,7 @@ read step 6's README and run it (make run STEP=6) instead.`},
   with the request's ctx. The GitHub client gets otelhttp's transport too, with no propagator.
 - The queue: no library knows it. queue.Push and cleanJob by hand (otel.Tracer(…).Start), with the messaging
   attributes; the context crosses in the job's headers with otel.GetTextMapPropagator() and a
-  propagation.MapCarrier. Child or link: which keeps the baggage? (step 10's README)
+  propagation.MapCarrier. Child or link: which keeps the job in the request's trace, and does the baggage care?
 - Baggage from the context: baggage.FromContext, baggage.ContextWithBaggage.`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
