@@ -325,7 +325,8 @@ func (s *Stack) send(t testing.TB, r Request) sent {
 	out.traceID = answer.Get("X-Trace-Id")
 	if out.traceID == "" {
 		out.problems = append(out.problems, "the answer has no X-Trace-Id header: set it to the trace ID of the request's span "+
-			"(span.Context().(jaeger.SpanContext).TraceID().String()), so that a slow answer leads straight to its trace")
+			"(jaeger-client-go: span.Context().(jaeger.SpanContext).TraceID().String(); OpenTelemetry: "+
+			"trace.SpanFromContext(ctx).SpanContext().TraceID().String()), so that a slow answer leads straight to its trace")
 	}
 	return out
 }
