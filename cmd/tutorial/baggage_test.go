@@ -7,7 +7,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
-// Steps 8 and 9 offer the baggage experiment; the steps before have no
+// Steps 8 on offer the baggage experiment; the steps before have no
 // baggage to show.
 func TestBaggageHint(t *testing.T) {
 	for _, step := range topology.Steps() {

@@ -209,7 +209,7 @@ func (r *runner) propagation() string {
 	return ""
 }
 
-// baggage is the experiment of steps 8 and 9: say who asks, and find it on
+// baggage is the experiment of steps 8 on: say who asks, and find it on
 // the cleaner's span, two hops away, and in its log.
 func baggage(step topology.Step, gateway string) string {
 	if step.Number < 8 {

@@ -456,7 +456,7 @@ func (r *runner) env(p topology.Program) (map[string]string, error) {
 		env["JAEGER_REPORTER_FLUSH_INTERVAL"] = flushInterval.String() // the first trace shows at once
 		env["JAEGER_UI"] = r.jaeger.QueryURL                           // for the trace links they log
 	}
-	if _, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok { // step 9: OpenTelemetry's SDK
+	if _, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok { // steps 9 on: OpenTelemetry's SDK
 		env["OTEL_BSP_SCHEDULE_DELAY"] = strconv.Itoa(int(flushInterval.Milliseconds()))
 		env["JAEGER_UI"] = r.jaeger.QueryURL
 	}

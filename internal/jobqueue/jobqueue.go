@@ -45,6 +45,10 @@ import (
 type Message struct {
 	Headers map[string]string
 	Body    []byte
+	// ID is the job's ID in the stream, as the worker got it (Push's
+	// Ticket.ID on the producer's side); Push ignores it. Step 10's spans
+	// name the job by it (messaging.message.id).
+	ID string
 }
 
 // Ticket is what a producer needs to wait for a job's answer.
@@ -237,8 +241,7 @@ func decode(m redis.XMessage) (Message, time.Time, error) {
 	if !ok {
 		return Message{}, time.Time{}, errors.New(`no "body" field`)
 	}
-	var msg Message
-	msg.Body = []byte(body)
+	msg := Message{ID: m.ID, Body: []byte(body)}
 	if headers, ok := m.Values["headers"].(string); ok {
 		if err := json.Unmarshal([]byte(headers), &msg.Headers); err != nil {
 			return Message{}, time.Time{}, fmt.Errorf("headers are not a JSON object of strings: %w", err)

@@ -19,9 +19,10 @@ func TestAnswerAndHeadersCarriedUntouched(t *testing.T) {
 	headers := map[string]string{"uber-trace-id": "abc:def:0:1", "uberctx-who": "a learner", "": "empty name"}
 	var mu sync.Mutex
 	var got map[string]string
+	var gotID string
 	q.worker(t, "w1", func(ctx context.Context, msg Message) ([]byte, error) {
 		mu.Lock()
-		got = msg.Headers
+		got, gotID = msg.Headers, msg.ID
 		mu.Unlock()
 		return []byte("answer to " + string(msg.Body)), nil
 	})
@@ -35,6 +36,10 @@ func TestAnswerAndHeadersCarriedUntouched(t *testing.T) {
 	defer mu.Unlock()
 	if !maps.Equal(got, headers) {
 		t.Errorf("the handler got headers %q, want %q", got, headers)
+	}
+	// The worker's side knows the job by the ID the producer's ticket has.
+	if gotID != ticket.ID {
+		t.Errorf("the handler got the job's ID %q, want the ticket's %q", gotID, ticket.ID)
 	}
 }
 

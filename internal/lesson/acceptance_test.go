@@ -31,6 +31,13 @@ var previousStepIsTold = map[int][]string{
 	},
 	8: {`no tag requested_by (want "alice")`},
 	9: {"step 9 reports with OpenTelemetry's SDK"},
+	// Step 9 traces the same requests with the bridge: its spans are there,
+	// with OpenTracing's tags and hand-written names.
+	10: {
+		`gateway span "GET /git/{owner}/{repo}" has no tag http.request.method (want "GET")`,
+		`no client span "HTTP GET" in the gateway for its call to the contributors service`,
+		`cleaner span "cleanJob" has no tag messaging.destination.name`,
+	},
 }
 
 // TestEveryLessonHoldsForItsStepAndNotTheStepBefore is make check's
@@ -140,5 +147,58 @@ func TestBrokenPropagationIsTold(t *testing.T) {
 	}
 	if len(result.Problems) != 2 {
 		t.Errorf("%d problems, want the 2 lost contexts alone:\n%s", len(result.Problems), all)
+	}
+}
+
+// TestNativeMistakesAreTold: lesson 10's messages for the usual mistakes
+// on OpenTelemetry's own API, each made in a copy of step 10 and checked
+// against a real Jaeger: the global propagator not set, the gateway's
+// handler not wrapped in otelhttp, the request's context not passed to
+// the HTTP client.
+func TestNativeMistakesAreTold(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mistake := range []struct {
+		name, file, line, replacement string
+		told                          []string
+	}{
+		{"no propagator set", "internal/tracing/tracing.go",
+			"\totel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))", "",
+			[]string{
+				"the contributors service's span starts a new trace: the trace context did not cross the HTTP call",
+				"the cleaner's span starts a new trace: is the span context in the message?",
+				"is the global propagator set",
+			}},
+		{"the handler not wrapped", "gateway/main.go",
+			`otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz)`,
+			`web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes())`,
+			[]string{`the handler not wrapped makes no span at all`}},
+		{"the context not passed to the client", "gateway/services.go",
+			"http.NewRequestWithContext(ctx, http.MethodGet, statsURL, nil)", "http.NewRequest(http.MethodGet, statsURL, nil)",
+			[]string{`the gateway's client span "HTTP GET" starts a trace of its own: the context was not passed to the client`}},
+	} {
+		t.Run(mistake.name, func(t *testing.T) {
+			dir := testCopy(t, root, Exercise{Name: "step10", From: 10, Check: 10})
+			file := filepath.Join(root, dir, mistake.file)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Count(string(data), mistake.line) != 1 {
+				t.Fatalf("%s has %q %d times, want once: update this test", mistake.file, mistake.line, strings.Count(string(data), mistake.line))
+			}
+			if err := os.WriteFile(file, []byte(strings.Replace(string(data), mistake.line, mistake.replacement, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			result := Run(t, 10, filepath.Join(root, dir))
+			all := strings.Join(result.Problems, "\n")
+			for _, want := range mistake.told {
+				if !strings.Contains(all, want) {
+					t.Errorf("no problem says %q; the problems:\n%s", want, all)
+				}
+			}
+		})
 	}
 }

@@ -507,3 +507,46 @@ func testReplyTimeoutUnderASecond(t *testing.T, n int, dir string) {
 		}
 	}
 }
+
+// TestServiceNameFromEnv: OpenTelemetry's standard OTEL_SERVICE_NAME
+// renames a program's service in Jaeger (steps 9 on): the name a program
+// gives itself is only the default. The gateway gets another name; its
+// request's trace, read back from Jaeger, has the gateway's spans under
+// that name and none under "gateway", and the contributors service keeps
+// its own name.
+func TestServiceNameFromEnv(t *testing.T, n int, dir string) {
+	renamed := "front-door-" + randomHex(4)
+	s := startDistributed(t, n, dir, "", Options{ProgramEnv: map[string]map[string]string{
+		gatewayName: {"OTEL_SERVICE_NAME": renamed},
+	}})
+	a := getAnswer(s.URL + "/git/golang/go")
+	wantContributors(t, a, "golang", "go")
+	traceID := a.header.Get("X-Trace-Id")
+	if traceID == "" {
+		t.Fatal("the answer has no X-Trace-Id")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), traceTimeout)
+	defer cancel()
+	services := func(trace jaeger.Trace) map[string]bool {
+		names := map[string]bool{}
+		for _, span := range trace.Spans {
+			names[trace.ServiceName(span)] = true
+		}
+		return names
+	}
+	trace, err := s.Jaeger.Client().WaitForTrace(ctx, traceID, func(trace jaeger.Trace) bool {
+		names := services(trace)
+		return names[renamed] && names[contributorsName] && names[cleanerName]
+	})
+	if err != nil {
+		t.Fatalf("OTEL_SERVICE_NAME=%s for the gateway: %v; the trace's services: %v", renamed, err, services(trace))
+	}
+	if names := services(trace); names[gatewayName] {
+		t.Errorf("OTEL_SERVICE_NAME=%s for the gateway, yet the trace has spans of %q: %v", renamed, gatewayName, names)
+	}
+	for _, span := range trace.Spans {
+		if span.ParentID() == "" && trace.ServiceName(span) != renamed {
+			t.Errorf("the trace's root is a span of %q, want %q", trace.ServiceName(span), renamed)
+		}
+	}
+}

@@ -80,6 +80,16 @@ read step 6's README and run it (make run STEP=6) instead.`},
 - The cleaner: with OpenTelemetry a FollowsFrom reference alone starts a new trace with a link. Which
   reference keeps the queue hop in one trace, and why may it? (step 9's README, OpenTelemetry's messaging
   conventions)`},
+		{Name: "10", From: 9, Check: 10, Minutes: 30, Task: `Leave the bridge: step 9's programs on OpenTelemetry's own API, with no OpenTracing import.
+- internal/tracing: the SDK's TracerProvider as otel's global one (otel.SetTracerProvider), its resource from
+  the environment (resource.WithFromEnv: OTEL_SERVICE_NAME wins over the name you give), the W3C propagators.
+- HTTP: wrap each server's handler in otelhttp.NewHandler (main.go) and give the gateway's http.Client
+  otelhttp's transport; drop the hand-written request spans, fetchStats, Inject and Extract. Build requests
+  with the request's ctx. The GitHub client gets otelhttp's transport too, with no propagator.
+- The queue: no library knows it. queue.Push and cleanJob by hand (otel.Tracer(…).Start), with the messaging
+  attributes; the context crosses in the job's headers with otel.GetTextMapPropagator() and a
+  propagation.MapCarrier. Child or link: which keeps the job in the request's trace, and does the baggage care?
+- Baggage from the context: baggage.FromContext, baggage.ContextWithBaggage.`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
 1. make run STEP=7, then send your own trace context to the gateway, a trace ID and span ID you make up:

@@ -21,7 +21,7 @@ const (
 // in Exercises, and what a copy of the step before must be told in
 // acceptance_test.go (the test fails until it is there).
 func All() []Lesson {
-	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7(), lesson8(), lesson9()}
+	return []Lesson{lesson3(), lesson4(), lesson5(), lesson6(), lesson7(), lesson8(), lesson9(), lesson10()}
 }
 
 // The request span of steps 3-5, and of the gateway in steps 6-7.
@@ -254,6 +254,90 @@ func lesson9() Lesson {
 	return Lesson{
 		Step:     9,
 		Title:    "the same instrumentation on OpenTelemetry's SDK, through the OpenTracing bridge",
+		Requests: []Request{{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"}, Spans: tree, NoOrphans: true}},
+	}
+}
+
+// clientCall is the name otelhttp's transport gives a client span: step
+// 10's calls to the contributors service and to GitHub.
+const clientCall = "HTTP GET"
+
+// lesson10 is step 9's trace made with OpenTelemetry's own API: otelhttp's
+// server and client spans, with HTTP's semantic conventions, instead of
+// hand-written ones; the queue hop through the global propagator, with
+// the messaging conventions; the business spans still ours.
+func lesson10() Lesson {
+	const propagator = `is the global propagator set (otel.SetTextMapPropagator with propagation.TraceContext{} and ` +
+		`propagation.Baggage{}, in every program's tracing.Init)? otelhttp and the queue inject and extract with it, and ` +
+		`until it is set it does nothing, without an error`
+	const server = `the span that serves a request is otelhttp's: wrap the program's handler in otelhttp.NewHandler ` +
+		`(main.go), which names it for the route and tags it with HTTP's semantic conventions (http.request.method, ` +
+		`http.response.status_code, url.path), not OpenTracing's (http.method, http.status_code)`
+	const messaging = `follow OpenTelemetry's messaging conventions: start the span with trace.WithSpanKind and ` +
+		`the attributes messaging.system, messaging.destination.name, messaging.operation.type and messaging.message.id ` +
+		`(package go.opentelemetry.io/otel/semconv/v1.43.0)`
+	hasMessageID := func(s jaeger.Span) string {
+		if id, ok := s.Tag("messaging.message.id"); !ok || fmt.Sprint(id) == "" {
+			return fmt.Sprintf(`span %q has no tag messaging.message.id: the job's ID in the stream (queue.Push: the ticket's ID; `+
+				`the cleaner: the message's ID), which joins the producer's and the consumer's spans of one job`, s.OperationName)
+		}
+		return ""
+	}
+	tree := []Span{
+		{Service: "gateway", Operation: request,
+			Tags: map[string]string{"span.kind": "server", "http.request.method": "GET", "http.response.status_code": "200"},
+			Hint: server,
+			Missing: `Jaeger got no span "GET /git/{owner}/{repo}" from the service "gateway": step 10 makes it with otelhttp. ` +
+				`Set up OpenTelemetry's SDK (a TracerProvider with the otlptracehttp exporter, made the global one with ` +
+				`otel.SetTracerProvider, and Shutdown on exit), and wrap the gateway's handler in otelhttp.NewHandler (main.go): ` +
+				`the handler not wrapped makes no span at all`},
+		{Service: "gateway", Operation: clientCall, Parent: request,
+			Tags: map[string]string{"span.kind": "client", "http.request.method": "GET", "http.response.status_code": "200"},
+			Missing: `no client span "HTTP GET" in the gateway for its call to the contributors service: give the gateway's ` +
+				`http.Client otelhttp's transport (Transport: otelhttp.NewTransport(http.DefaultTransport)); it makes the client ` +
+				`span and puts its context in the request's headers, in place of fetchStats' span and Inject`,
+			Detached: `the gateway's client span "HTTP GET" starts a trace of its own: the context was not passed to the client. ` +
+				`Build the request with http.NewRequestWithContext(ctx, …), ctx from the request's (r.Context()), not ` +
+				`http.NewRequest or context.Background(): otelhttp's transport finds the parent span in the request's context`},
+		{Service: "contributors", Operation: statsRequest, Parent: clientCall,
+			Tags: map[string]string{"span.kind": "server", "http.request.method": "GET"},
+			Hint: server,
+			Missing: `no span of the contributors service in Jaeger at all: it needs OpenTelemetry's SDK of its own ` +
+				`(tracing.Init(ctx, "contributors", …), Shutdown on exit) and its handler wrapped in otelhttp.NewHandler`,
+			Detached: `the contributors service's span starts a new trace: the trace context did not cross the HTTP call. ` +
+				`Does the gateway's client use otelhttp's transport, with the request's context? And ` + propagator},
+		{Service: "contributors", Operation: fetch, Parent: statsRequest,
+			Missing: `no span for the GitHub call (fetchContributorStats) in the contributors service: no library knows ` +
+				`what a fetch with its retries is; start it yourself from the request's context, ` +
+				`otel.Tracer(tracing.Scope).Start(ctx, "fetchContributorStats"), and End it`},
+		{Service: "contributors", Operation: clientCall, Parent: fetch, Tags: map[string]string{"span.kind": "client"},
+			Missing: `no client span "HTTP GET" under fetchContributorStats for the call to GitHub: give the GitHub client ` +
+				`otelhttp's transport (github.NewClient(&http.Client{Transport: otelhttp.NewTransport(…)})), with no ` +
+				`propagator (otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator())): GitHub is a third party ` +
+				`and gets neither our trace context nor our baggage`},
+		{Service: "gateway", Operation: "queue.Push", Parent: request, Hint: messaging, Also: hasMessageID,
+			Tags: map[string]string{"span.kind": "producer", "messaging.system": "redis",
+				"messaging.destination.name": "contributors:jobs", "messaging.operation.type": "send"},
+			Missing: `no span "queue.Push" in the gateway: no library knows our queue; start a producer span ` +
+				`(otel.Tracer(tracing.Scope).Start(ctx, "queue.Push", trace.WithSpanKind(trace.SpanKindProducer))) around ` +
+				`pushing the job, and put its context in the message's headers`},
+		{Service: "cleaner", Operation: "cleanJob", Parent: "queue.Push", Hint: messaging, Also: hasMessageID,
+			Tags: map[string]string{"span.kind": "consumer", "messaging.system": "redis",
+				"messaging.destination.name": "contributors:jobs", "messaging.operation.type": "process", "requested_by": "alice"},
+			Missing: `no span of the cleaner in Jaeger at all: it needs OpenTelemetry's SDK of its own ` +
+				`(tracing.Init(ctx, "cleaner", …), Shutdown on exit) and a consumer span "cleanJob" for every job`,
+			Detached: `the cleaner's span starts a new trace: is the span context in the message? In queue.Push, ` +
+				`otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(msg.Headers)) with queue.Push's ctx; in the ` +
+				`cleaner, Extract from the message's headers into the ctx that starts "cleanJob" as its child. And ` + propagator},
+		{Service: "cleaner", Operation: count, Parent: "cleanJob",
+			Missing: `no span "countCommits" in the cleaner: start it from cleanJob's ctx, otel.Tracer(tracing.Scope).Start(ctx, "countCommits")`},
+		{Service: "gateway", Operation: "queue.WaitForReply", Parent: request, Also: hasMessageID,
+			Missing: `no span "queue.WaitForReply" in the gateway: time the wait for the cleaner's reply, ` +
+				`the cleaner's time as the user feels it`},
+	}
+	return Lesson{
+		Step:     10,
+		Title:    "OpenTelemetry's own API: otelhttp for HTTP, the queue hop by hand, semantic conventions",
 		Requests: []Request{{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"}, Spans: tree, NoOrphans: true}},
 	}
 }

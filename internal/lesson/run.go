@@ -135,7 +135,7 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 				env["JAEGER_TAGS"] = runTag + "=" + s.run
 				env["JAEGER_UI"] = s.JaegerUI
 			}
-			if _, traced := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; traced { // step 9's OpenTelemetry SDK
+			if _, traced := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; traced { // steps 9 on: OpenTelemetry's SDK
 				env["OTEL_BSP_SCHEDULE_DELAY"] = fmt.Sprint(flushInterval.Milliseconds())
 				env["OTEL_RESOURCE_ATTRIBUTES"] = runTag + "=" + s.run
 				env["JAEGER_UI"] = s.JaegerUI
@@ -325,7 +325,8 @@ func (s *Stack) send(t testing.TB, r Request) sent {
 	out.traceID = answer.Get("X-Trace-Id")
 	if out.traceID == "" {
 		out.problems = append(out.problems, "the answer has no X-Trace-Id header: set it to the trace ID of the request's span "+
-			"(span.Context().(jaeger.SpanContext).TraceID().String()), so that a slow answer leads straight to its trace")
+			"(jaeger-client-go: span.Context().(jaeger.SpanContext).TraceID().String(); OpenTelemetry: "+
+			"trace.SpanFromContext(ctx).SpanContext().TraceID().String()), so that a slow answer leads straight to its trace")
 	}
 	return out
 }

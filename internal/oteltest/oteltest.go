@@ -1,9 +1,12 @@
-// Package oteltest is tracetest for step 9: OpenTelemetry's SDK behind the
-// OpenTracing bridge, as step 9's tracing.Init sets it up, with its spans
-// kept in memory (the SDK's sdk/trace/tracetest) instead of exported.
+// Package oteltest is tracetest for steps 9 and 10: OpenTelemetry's SDK,
+// behind the OpenTracing bridge as step 9's tracing.Init sets it up
+// (Install), or as the global tracer provider as step 10's does
+// (InstallSDK), with its spans kept in memory (the SDK's
+// sdk/trace/tracetest) instead of exported.
 package oteltest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -31,6 +34,44 @@ func Install(t testing.TB) (*otelbridge.BridgeTracer, *tracetest.InMemoryExporte
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator()) // the default: nothing
 	})
 	return bridge, exporter
+}
+
+// InstallSDK makes an SDK that keeps its spans in memory, as soon as they
+// end, OpenTelemetry's global tracer provider, with the W3C propagator as
+// the global one (step 10's tracing.Init), and puts back what was there
+// after the test. Tests that install one must not run in parallel with
+// each other.
+func InstallSDK(t testing.TB) *tracetest.InMemoryExporter {
+	t.Helper()
+	exporter := tracetest.NewInMemoryExporter()
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	previous, propagator := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(provider)
+	otel.SetTextMapPropagator(W3C)
+	t.Cleanup(func() {
+		provider.Shutdown(context.Background())
+		otel.SetTracerProvider(previous)
+		otel.SetTextMapPropagator(propagator)
+	})
+	return exporter
+}
+
+// Status returns span's status as "Error: message", or "Unset".
+func Status(span tracetest.SpanStub) string {
+	if span.Status.Description == "" {
+		return span.Status.Code.String()
+	}
+	return span.Status.Code.String() + ": " + span.Status.Description
+}
+
+// HasEvent reports whether span has an event named name.
+func HasEvent(span tracetest.SpanStub, name string) bool {
+	for _, e := range span.Events {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // New makes a bridge tracer over an SDK that keeps its spans in memory, as

@@ -18,7 +18,7 @@ import (
 const (
 	Redis           = "redis"            // host:port of redis-server
 	JaegerCollector = "jaeger-collector" // host:port of Jaeger's thrift HTTP collector
-	JaegerOTLP      = "jaeger-otlp"      // host:port of Jaeger's OTLP/HTTP receiver (step 9's OpenTelemetry SDK)
+	JaegerOTLP      = "jaeger-otlp"      // host:port of Jaeger's OTLP/HTTP receiver (steps 9 on: OpenTelemetry's SDK)
 	GitHub          = "github"           // host:port of the stand-in GitHub
 )
 
@@ -123,12 +123,12 @@ func Steps() []Step {
 	}
 	for n, dir := range map[int]string{
 		6: "step6-distributed-single-span", 7: "step7-distributed-multi-span", 8: "step8-baggage",
-		9: "step9-opentelemetry",
+		9: "step9-opentelemetry", 10: "step10-opentelemetry-native",
 	} {
 		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
 		jaeger := func(env map[string]string, traced bool) map[string]string {
 			switch {
-			case n >= 9: // OpenTelemetry's SDK, over OTLP
+			case n >= 9: // OpenTelemetry's SDK, over OTLP (step 9: the bridge; 10: the native API)
 				env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://{jaeger-otlp}"
 			case traced:
 				env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"

@@ -9,8 +9,8 @@ import (
 
 func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 	steps := Steps()
-	if len(steps) != 9 {
-		t.Fatalf("%d steps, want 9", len(steps))
+	if len(steps) != 10 {
+		t.Fatalf("%d steps, want 10", len(steps))
 	}
 	for i, step := range steps {
 		if step.Number != i+1 {
@@ -57,9 +57,9 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFindUnknownStepListsTheSteps(t *testing.T) {
-	_, err := Find(10)
+	_, err := Find(11)
 	if err == nil {
-		t.Fatal("Find(10) found a step")
+		t.Fatal("Find(11) found a step")
 	}
 	for _, step := range []string{
 		"1 (step1-monolith)",
@@ -71,27 +71,30 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 		"7 (step7-distributed-multi-span)",
 		"8 (step8-baggage)",
 		"9 (step9-opentelemetry)",
+		"10 (step10-opentelemetry-native)",
 	} {
 		if !strings.Contains(err.Error(), step) {
-			t.Errorf("Find(10) error %q does not name step %s", err, step)
+			t.Errorf("Find(11) error %q does not name step %s", err, step)
 		}
 	}
-	if !strings.Contains(err.Error(), "no step 10") {
-		t.Errorf("Find(10) error %q does not name the step asked for", err)
+	if !strings.Contains(err.Error(), "no step 11") {
+		t.Errorf("Find(11) error %q does not name the step asked for", err)
 	}
 }
 
-func TestStep9ReportsOverOTLP(t *testing.T) {
-	step, err := Find(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range step.Programs {
-		if p.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "http://{"+JaegerOTLP+"}" || p.Env["JAEGER_ENDPOINT"] != "" {
-			t.Errorf("%s: env %v, want OTEL_EXPORTER_OTLP_ENDPOINT to {%s} and no JAEGER_ENDPOINT", p.Service, p.Env, JaegerOTLP)
+func TestSteps9And10ReportOverOTLP(t *testing.T) {
+	for _, n := range []int{9, 10} {
+		step, err := Find(n)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !step.NeedsJaeger() {
-		t.Error("step 9 does not need Jaeger")
+		for _, p := range step.Programs {
+			if p.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "http://{"+JaegerOTLP+"}" || p.Env["JAEGER_ENDPOINT"] != "" {
+				t.Errorf("%s: env %v, want OTEL_EXPORTER_OTLP_ENDPOINT to {%s} and no JAEGER_ENDPOINT", p.Service, p.Env, JaegerOTLP)
+			}
+		}
+		if !step.NeedsJaeger() {
+			t.Errorf("step %d does not need Jaeger", n)
+		}
 	}
 }

@@ -73,3 +73,10 @@ func fromTheSDK(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
 		}
 	}
 }
+
+// TestServiceNameFromEnv: OTEL_SERVICE_NAME renames the gateway in Jaeger;
+// step 9's tracing.Init gives only the default name.
+func TestServiceNameFromEnv(t *testing.T) {
+	t.Parallel()
+	lesson.TestServiceNameFromEnv(t, 9, "..")
+}

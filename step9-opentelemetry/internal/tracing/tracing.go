@@ -27,9 +27,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Init makes an OpenTelemetry tracer for service and returns it as an
-// OpenTracing tracer. It reads OpenTelemetry's standard OTEL_* variables:
-// OTEL_EXPORTER_OTLP_ENDPOINT is where spans go, over OTLP/HTTP (default
+// Init makes an OpenTelemetry tracer for service (unless OTEL_SERVICE_NAME
+// names another) and returns it as an OpenTracing tracer. It reads
+// OpenTelemetry's standard OTEL_* variables: OTEL_EXPORTER_OTLP_ENDPOINT is where spans go, over OTLP/HTTP (default
 // http://localhost:4318, Jaeger's OTLP receiver); OTEL_BSP_SCHEDULE_DELAY
 // how often, in milliseconds (default 5000).
 //
@@ -40,8 +40,13 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 		return nil, nil, fmt.Errorf("OTLP exporter: %w", err)
 	}
 	// The service's name, and what the SDK says of itself (telemetry.sdk.*).
-	res, err := resource.Merge(resource.Default(),
-		resource.NewSchemaless(attribute.String("service.name", service)))
+	// service is only the default: OTEL_SERVICE_NAME and
+	// OTEL_RESOURCE_ATTRIBUTES (resource.WithFromEnv) win.
+	fromEnv, err := resource.New(context.Background(), resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := resource.Merge(resource.NewSchemaless(attribute.String("service.name", service)), fromEnv)
 	if err != nil {
 		return nil, nil, err
 	}
