@@ -36,7 +36,9 @@ func TestWorkshopGuide(t *testing.T) {
 	if len(keys) == 0 {
 		t.Fatal("docs/workshop.md has no answer keys (#### Exercise N, then a go block)")
 	}
+	keyed := map[string]bool{}
 	for _, key := range keys {
+		keyed[key[1]] = true
 		n, _ := strconv.Atoi(key[1])
 		step, err := topology.Find(n)
 		if err != nil {
@@ -57,6 +59,12 @@ func TestWorkshopGuide(t *testing.T) {
 			if !strings.Contains(string(code), line) {
 				t.Errorf("answer key of exercise %d: %s has no line %q", n, filepath.Join(step.Dir, file), line)
 			}
+		}
+	}
+	// make exercise and make check point to the key: docs/workshop.md#exercise-N.
+	for _, e := range Exercises() {
+		if _, err := strconv.Atoi(e.Name); err == nil && !keyed[e.Name] {
+			t.Errorf("docs/workshop.md has no answer key for exercise %s (#### Exercise %s)", e.Name, e.Name)
 		}
 	}
 }
