@@ -40,7 +40,7 @@ var mistakes = []mistake{
 	{step: 3, name: "no link to the trace in the log", edits: []edit{{"http.go", `attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)`, `_, _ = jaegerUI, traceID`}},
 		told: []string{"the request's log line has no link to its trace"}},
 
-	{step: 4, name: "countCommits' span never finished", edits: []edit{{"contributors.go", "\tdefer span.Finish()\n", "\n"}},
+	{step: 4, name: "countCommits' span never finished", edits: []edit{{"contributors.go", "\tdefer span.Finish()\n", "\t_ = span\n"}},
 		told: []string{"no span for counting the commits (countCommits) reached Jaeger. A span is sent only once it is finished: does countCommits defer span.Finish()?"}},
 	{step: 4, name: "StartSpan without the context", edits: []edit{{"github.go", `span, ctx := opentracing.StartSpanFromContext(ctx, "fetchContributorStats")`, `span := opentracing.StartSpan("fetchContributorStats")`}},
 		told: []string{`the span for the GitHub call (fetchContributorStats) starts a trace of its own: start it with opentracing.StartSpanFromContext(ctx, "fetchContributorStats")`}},
