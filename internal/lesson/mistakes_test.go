@@ -33,7 +33,7 @@ type edit struct{ file, old, new string }
 var mistakes = []mistake{
 	{step: 3, name: "the request's span never finished", edits: []edit{{"tracing.go", "\t\tdefer span.Finish()\n", "\n"}},
 		told: []string{`Jaeger got no span "GET /git/{owner}/{repo}"`, "Finish it"}},
-	{step: 3, name: "the tracer not made the global tracer", edits: []edit{{"main.go", "\topentracing.SetGlobalTracer(tracer)\n", "\t_ = tracer\n"}},
+	{step: 3, name: "the tracer not made the global tracer", edits: []edit{{"main.go", "\topentracing.SetGlobalTracer(tracer)\n", "\t_, _ = tracer, opentracing.GlobalTracer()\n"}},
 		told: []string{"the answer has no X-Trace-Id header", "opentracing.SetGlobalTracer"}},
 	{step: 3, name: "no trace ID in the answer", edits: []edit{{"tracing.go", `w.Header().Set("X-Trace-Id", sc.TraceID().String())`, `_ = sc`}},
 		told: []string{"the answer has no X-Trace-Id header: set it to the trace ID of the request's span"}},
@@ -52,8 +52,9 @@ var mistakes = []mistake{
 		{"contributors.go", "\tcontributors := make([]contributor, 0, len(commits))\n",
 			"\tcontributors := make([]contributor, 0, len(commits))\n\tspan.LogFields(log.Int(\"contributors\", len(contributors)))\n"}},
 		told: []string{`span "countCommits" logged contributors=0`, "log the count after the loop that computes it"}},
-	{step: 5, name: "no error tag on a 5xx", edits: []edit{{"tracing.go", "\t\t\text.Error.Set(span, true)\n", "\n"}},
-		told: []string{"no tag error (want \"true\")", "ext.Error for a 5xx"}},
+	{step: 5, name: "no repo tag on the request's span", edits: []edit{{"main.go",
+		"\topentracing.SpanFromContext(r.Context()).SetTag(\"repo\", owner+\"/\"+repo)\n", "\n"}},
+		told: []string{`no tag repo (want "golang/go")`, `span.SetTag("repo", owner+"/"+repo)`}},
 	{step: 5, name: "no event while waiting for the lock", edits: []edit{{"wild.go", "\tspan.LogFields(log.String(\"event\", \"waiting for the login index lock\"))\n", "\n"}},
 		told: []string{`no log event="waiting for the login index lock"`, "that is what solves the mystery"}},
 
