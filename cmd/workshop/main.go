@@ -135,7 +135,7 @@ func exercise(w io.Writer, name, dir string, reset bool) int {
 	fmt.Fprintf(w, "\nCheck your work (it builds your code, runs it with Jaeger and reads the trace back):\n  make check STEP=%d DIR=%s\n", e.Check, dir)
 	fmt.Fprintln(w)
 	if e.From != e.Check {
-		fmt.Fprintf(w, "Stuck? Our answer: make diff FROM=%d TO=%d. ", e.From, e.Check)
+		fmt.Fprintf(w, "Stuck? The lines that matter: docs/workshop.md#exercise-%d; all of our answer: make diff FROM=%d TO=%d.\n", e.Check, e.From, e.Check)
 	}
 	fmt.Fprintf(w, "Start over: make exercise STEP=%s RESET=1.\n", e.Name)
 	return 0
@@ -239,7 +239,7 @@ func check(w io.Writer, step, dir string) int {
 			fmt.Fprintf(w, "%2d. %s\n", i+1, p)
 		}
 		fmt.Fprintf(w, "\nFAIL (%s): fix these, then run make check STEP=%d DIR=%s again.\n", took, n, dir)
-		fmt.Fprintf(w, "Stuck? Our answer: make diff FROM=%d TO=%d.\n", n-1, n)
+		fmt.Fprintf(w, "Stuck? The lines that matter: docs/workshop.md#exercise-%d; all of our answer: make diff FROM=%d TO=%d.\n", n, n-1, n)
 		return 1
 	}
 	fmt.Fprintf(w, "\nPASS (%s): your code keeps step %d's promise.\n", took, n)

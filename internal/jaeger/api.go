@@ -62,14 +62,26 @@ func (t Trace) ServiceName(span Span) string {
 	return t.Processes[span.ProcessID].ServiceName
 }
 
+// The reference types a span names its parent by (OpenTracing's): a child
+// its parent waits for, and a span its parent started but does not wait
+// for (a job on a queue).
+const (
+	ChildOf     = "CHILD_OF"
+	FollowsFrom = "FOLLOWS_FROM"
+)
+
 // ParentID returns the ID of the span's parent, or "" for a root span.
-func (s Span) ParentID() string {
+func (s Span) ParentID() string { return s.Parent().SpanID }
+
+// Parent returns the reference to the span's parent, CHILD_OF or
+// FOLLOWS_FROM; the zero Reference for a root span.
+func (s Span) Parent() Reference {
 	for _, ref := range s.References {
-		if ref.RefType == "CHILD_OF" || ref.RefType == "FOLLOWS_FROM" {
-			return ref.SpanID
+		if ref.RefType == ChildOf || ref.RefType == FollowsFrom {
+			return ref
 		}
 	}
-	return ""
+	return Reference{}
 }
 
 // Tag returns the value of the span's tag key, and whether it has one.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,7 +64,9 @@ read step 6's README and run it (make run STEP=6) instead.`},
   headers (Tracer.Inject, opentracing.HTTPHeaders); a producer span "queue.Push" whose context goes inside
   the queued message, which has no HTTP headers (opentracing.TextMap); a span "queue.WaitForReply".
 - Contributors and cleaner: a tracer each (services "contributors" and "cleaner"), closed on exit.
-- Contributors: extract the context from the headers and start the request's span as its child.
+- Contributors: extract the context from the headers and start the request's span as its child
+  (opentracing.ChildOf: the gateway waits for the answer), and a client span "fetchContributorStats"
+  around the GitHub call, from the request's context.
 - Cleaner: extract the context from the message and start a consumer span "cleanJob" from it
   (FollowsFrom: the producer does not wait for it), with "countCommits" inside it.
 - The gateway also continues a trace its client sends (uber-trace-id).`},
@@ -164,6 +167,11 @@ func Copy(root string, e Exercise, dir string) error {
 			return err
 		}
 		data = rewriteImports(data, oldImport, newImport)
+		// The new import path may sort elsewhere: the copy is formatted,
+		// so that an editor that formats on save changes nothing.
+		if formatted, err := format.Source(data); err == nil {
+			data = formatted
+		}
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 }

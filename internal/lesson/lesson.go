@@ -58,6 +58,15 @@ type Request struct {
 	// NoOrphans: every span's parent is in the trace (one trace across
 	// every service), except the check's own for a FromClient request.
 	NoOrphans bool
+	// Logged are what the programs must log once the request is answered.
+	Logged []Logged
+}
+
+// Logged is a piece of text a program must log.
+type Logged struct {
+	Program string // "cleaner"
+	Text    string // "requested_by=alice"
+	Missing string // teaches when it is not there
 }
 
 // Span is a span that a trace must hold.
@@ -65,6 +74,10 @@ type Span struct {
 	Service   string // "gateway"
 	Operation string // "GET /git/{owner}/{repo}"
 	Parent    string // the parent span's operation; "" for the trace's root
+	// Ref is how the span must name its parent, where the lesson says:
+	// jaeger.ChildOf or jaeger.FollowsFrom; "" takes either. WrongRef
+	// teaches when it names it the other way.
+	Ref, WrongRef string
 	// Tags must have these values (as Jaeger shows them: "502", "true").
 	Tags map[string]string
 	// Logs must each match one of the span's logs.
@@ -139,6 +152,9 @@ func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewher
 			problems = append(problems, fmt.Sprintf(
 				"%s is a child of %s, want a child of %q: start it from the context that carries %q",
 				want, describe(trace, parent, hasParent), want.Parent, want.Parent))
+		case want.Ref != "" && got.Parent().RefType != want.Ref:
+			problems = append(problems, withHint(fmt.Sprintf("%s names its parent %q with a %s reference, want %s",
+				want, want.Parent, got.Parent().RefType, want.Ref), want.WrongRef))
 		}
 		var wrong []string
 		for _, key := range sortedKeys(want.Tags) {

@@ -49,16 +49,20 @@ func monolithTree() []Span {
 	return []Span{
 		requestSpan(),
 		{Service: "gateway", Operation: fetch, Parent: request,
-			Missing: `no span for the GitHub call (fetchContributorStats): start one in fetchContributorStats with ` +
-				`opentracing.StartSpanFromContext(ctx, "fetchContributorStats") and defer span.Finish()`,
-			Detached: `the span for the GitHub call (fetchContributorStats) starts a trace of its own: ` +
-				`did you start it from the request's context? Pass r.Context() (or a ctx made from it) down to it, ` +
-				`not context.Background()`},
+			Missing: `no span for the GitHub call (fetchContributorStats) reached Jaeger. A span is sent only once it ` +
+				`is finished: does fetchContributorStats defer span.Finish()? If it has no span yet, start one with ` +
+				`opentracing.StartSpanFromContext(ctx, "fetchContributorStats")`,
+			Detached: `the span for the GitHub call (fetchContributorStats) starts a trace of its own: start it with ` +
+				`opentracing.StartSpanFromContext(ctx, "fetchContributorStats"), which makes it a child of the span ctx ` +
+				`carries; opentracing.StartSpan(name) alone, or a ctx of context.Background(), starts a new trace. ` +
+				`The ctx is the request's: r.Context(), passed down`},
 		{Service: "gateway", Operation: count, Parent: request,
-			Missing: `no span for counting the commits (countCommits): give countCommits a ctx parameter, ` +
-				`and start its span with opentracing.StartSpanFromContext(ctx, "countCommits")`,
-			Detached: `the span countCommits starts a trace of its own: did you start it from the request's context? ` +
-				`countCommits needs the handler's ctx, not context.Background()`},
+			Missing: `no span for counting the commits (countCommits) reached Jaeger. A span is sent only once it is ` +
+				`finished: does countCommits defer span.Finish()? If it has no span yet, give countCommits a ctx ` +
+				`parameter and start one with opentracing.StartSpanFromContext(ctx, "countCommits")`,
+			Detached: `the span countCommits starts a trace of its own: start it with ` +
+				`opentracing.StartSpanFromContext(ctx, "countCommits") from the handler's ctx (r.Context(), passed ` +
+				`down); opentracing.StartSpan(name) alone, or a ctx of context.Background(), starts a new trace`},
 	}
 }
 
@@ -171,6 +175,9 @@ func lesson7() Lesson {
 				`(opentracing.StartSpanFromContext(ctx, "fetchStats", ext.SpanKindRPCClient)) from the request's context`,
 			Hint: `a span that calls another service is its client: ext.SpanKindRPCClient`},
 		{Service: "contributors", Operation: statsRequest, Parent: "fetchStats", Tags: map[string]string{"span.kind": "server"},
+			Ref: jaeger.ChildOf,
+			WrongRef: `the gateway waits for the contributors service's answer, so its span is fetchStats' child: ` +
+				`start it with opentracing.ChildOf(the extracted context)`,
 			Hint: `the span that serves a request is its server: ext.SpanKindRPCServer`,
 			Missing: `no span of the contributors service in Jaeger at all: it needs a tracer of its own ` +
 				`(tracing.Init("contributors", …), closed on exit) and a span for every request (tracing.TraceRequest)`,
@@ -186,6 +193,10 @@ func lesson7() Lesson {
 				`request's context around pushing the job, and put its context in the message`,
 			Hint: `the span that sends a message is its producer: ext.SpanKindProducer`},
 		{Service: "cleaner", Operation: "cleanJob", Parent: "queue.Push", Tags: map[string]string{"span.kind": "consumer"},
+			Ref: jaeger.FollowsFrom,
+			WrongRef: `the gateway does not wait for the job (it waits for the reply, in queue.WaitForReply), so ` +
+				`"cleanJob" follows from queue.Push: start it with opentracing.FollowsFrom(the extracted context), not ` +
+				`opentracing.ChildOf, and Jaeger marks it "follows from"`,
 			Missing: `no span of the cleaner in Jaeger at all: it needs a tracer of its own ` +
 				`(tracing.Init("cleaner", …), closed on exit) and a span "cleanJob" for every job`,
 			Detached: `the cleaner's span starts a new trace: is the span context in the message? Inject queue.Push's ` +
@@ -226,11 +237,43 @@ func baggageTree() []Span {
 }
 
 func lesson8() Lesson {
+	// A name that is no short name, and the client's own requested-by in
+	// its baggage: the gateway says "anonymous", whatever the client says.
+	var stranger []Span
+	for _, span := range baggageTree() {
+		if span.Operation == request || span.Operation == "queue.Push" || span.Operation == "cleanJob" {
+			stranger = append(stranger, span)
+		}
+	}
+	stranger[2].Tags = map[string]string{"span.kind": "consumer"}
+	stranger[2].Also = func(s jaeger.Span) string {
+		got, ok := s.Tag("requested_by")
+		switch value := fmt.Sprint(got); {
+		case ok && value == "anonymous":
+			return ""
+		case value == "admin":
+			return `the client's own baggage (uberctx-requested-by: admin) reached the cleaner: who asked is the ` +
+				`gateway's to say, so set requested-by on every request, "anonymous" when X-Requested-By is not a ` +
+				`short name; that replaces whatever the client put in its baggage`
+		default:
+			return fmt.Sprintf(`a request whose X-Requested-By is no short name (100 letters) must be cleaned for `+
+				`"anonymous", but cleanJob has requested_by=%q: accept a short name (at most 32 letters, digits, . _ -) `+
+				`and otherwise set "anonymous"`, tagValue(got, ok))
+		}
+	}
 	return Lesson{
 		Step:  8,
 		Title: "baggage: who asked travels with the trace to the cleaner, two hops away",
-		Requests: []Request{{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"},
-			Spans: baggageTree(), NoOrphans: true}},
+		Requests: []Request{
+			{Path: "/git/golang/go", Status: 200, Header: map[string]string{"X-Requested-By": "alice"},
+				Spans: baggageTree(), NoOrphans: true,
+				Logged: []Logged{{Program: "cleaner", Text: "requested_by=alice",
+					Missing: `the cleaner logged no requested_by=alice: log who it cleaned for with the job ` +
+						`(logger.Info("cleaned", …, "requested_by", requestedBy)), so its log says who asked too`}}},
+			{Path: "/git/golang/go", Status: 200,
+				Header: map[string]string{"X-Requested-By": strings.Repeat("x", 100), "Uberctx-Requested-By": "admin"},
+				Spans:  stranger},
+		},
 	}
 }
 
@@ -249,6 +292,8 @@ func lesson9() Lesson {
 			tree[i].Detached = `the cleaner's span starts a new trace: with OpenTelemetry a FollowsFrom reference alone becomes ` +
 				`a link to another trace; start "cleanJob" as the producer's child (opentracing.ChildOf), and check that the ` +
 				`message's headers carry traceparent (the global propagator must be set)`
+			tree[i].Ref = jaeger.ChildOf
+			tree[i].WrongRef = `OpenTelemetry has no FOLLOWS_FROM: the bridge makes "cleanJob" queue.Push's child (opentracing.ChildOf)`
 		}
 	}
 	return Lesson{

@@ -296,6 +296,11 @@ func (s *Stack) Check(t testing.TB, r Request) (problems []string, tree string) 
 	t.Helper()
 	sent := s.send(t, r)
 	problems, trace := s.checkTrace(t, r, sent)
+	for _, l := range r.Logged {
+		if !s.logs(l.Program, l.Text) {
+			problems = append(problems, l.Missing)
+		}
+	}
 	return problems, tracetest.JaegerTree(trace)
 }
 
@@ -430,12 +435,22 @@ func (s *Stack) hasOwn(trace jaeger.Trace, service, operation string) bool {
 	return false
 }
 
-// logsLink reports whether the public program logged a link to the trace;
-// it waits a little, as the log line may follow the answer.
+// logsLink reports whether the public program logged a link to the trace.
 func (s *Stack) logsLink(traceID string) bool {
-	want := "trace=" + s.JaegerUI + "/trace/" + traceID
+	return s.logsFrom(s.Public(), "trace="+s.JaegerUI+"/trace/"+traceID)
+}
+
+// logs reports whether the program named name logged text.
+func (s *Stack) logs(name, text string) bool {
+	p, ok := s.Programs[name]
+	return ok && s.logsFrom(p, text)
+}
+
+// logsFrom reports whether p logged text; it waits a little, as a log line
+// may follow the answer.
+func (s *Stack) logsFrom(p *e2e.Process, text string) bool {
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(25 * time.Millisecond) {
-		if strings.Contains(s.Public().Output(), want) {
+		if strings.Contains(p.Output(), text) {
 			return true
 		}
 		if time.Now().After(deadline) {

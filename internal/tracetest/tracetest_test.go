@@ -41,6 +41,10 @@ func TestJaegerTree(t *testing.T) {
 		}
 		return s
 	}
+	follows := func(s jaeger.Span) jaeger.Span {
+		s.References[0].RefType = "FOLLOWS_FROM"
+		return s
+	}
 	trace := jaeger.Trace{
 		Processes: map[string]jaeger.Process{"p1": {ServiceName: "gateway"}, "p2": {ServiceName: "contributors"}},
 		Spans: []jaeger.Span{
@@ -49,12 +53,14 @@ func TestJaegerTree(t *testing.T) {
 			child("d", "b", 25, "p2", "GET /stats/{owner}/{repo}"),
 			child("e", "gone", 40, "p2", "cleanJob"),
 			child("a", "", 10, "p1", "GET /git/{owner}/{repo}"),
+			follows(child("f", "c", 35, "p2", "cleanJob")),
 		},
 	}
 	want := `gateway: GET /git/{owner}/{repo}
   gateway: fetchStats
     contributors: GET /stats/{owner}/{repo}
   gateway: queue.Push
+    contributors: cleanJob (follows from)
 contributors: cleanJob (orphan)
 `
 	if got := JaegerTree(trace); got != want {

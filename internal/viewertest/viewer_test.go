@@ -152,7 +152,11 @@ func tree(rows []drawnRow) string {
 	var b strings.Builder
 	for _, r := range rows {
 		depth, _ := strconv.Atoi(r.Depth)
-		fmt.Fprintf(&b, "%s%s: %s\n", strings.Repeat("  ", depth), r.Service, r.Operation)
+		follows := ""
+		if strings.Contains(r.Text, "follows from") { // the page's badge
+			follows = " (follows from)"
+		}
+		fmt.Fprintf(&b, "%s%s: %s%s\n", strings.Repeat("  ", depth), r.Service, r.Operation, follows)
 	}
 	return b.String()
 }

@@ -1,0 +1,70 @@
+package lesson
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/topology"
+)
+
+// TestWorkshopGuide keeps the teacher's guide (docs/workshop.md) true to
+// the code: its table of common mistakes names every mistake that
+// TestMistakesAreTold makes, and each line of its answer keys is in the
+// step's code, in the file it names.
+func TestWorkshopGuide(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "docs", "workshop.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide := string(data)
+	for _, m := range mistakes {
+		if row := "| " + strconv.Itoa(m.step) + " | " + m.name + " |"; !strings.Contains(guide, row) {
+			t.Errorf("docs/workshop.md's common mistakes have no row %q", row)
+		}
+	}
+
+	keys := regexp.MustCompile("(?s)#### Exercise (\\d+)\n\n```go\n(.*?)```").FindAllStringSubmatch(guide, -1)
+	if len(keys) == 0 {
+		t.Fatal("docs/workshop.md has no answer keys (#### Exercise N, then a go block)")
+	}
+	keyed := map[string]bool{}
+	for _, key := range keys {
+		keyed[key[1]] = true
+		n, _ := strconv.Atoi(key[1])
+		step, err := topology.Find(n)
+		if err != nil {
+			t.Errorf("answer key of exercise %d: %v", n, err)
+			continue
+		}
+		file := ""
+		for _, line := range strings.Split(strings.TrimSpace(key[2]), "\n") {
+			if name, ok := strings.CutPrefix(line, "// "); ok && strings.HasSuffix(name, ".go") {
+				file = name
+				continue
+			}
+			code, err := os.ReadFile(filepath.Join(root, step.Dir, file))
+			if err != nil {
+				t.Errorf("answer key of exercise %d: %v", n, err)
+				continue
+			}
+			if !strings.Contains(string(code), line) {
+				t.Errorf("answer key of exercise %d: %s has no line %q", n, filepath.Join(step.Dir, file), line)
+			}
+		}
+	}
+	// make exercise and make check point to the key: docs/workshop.md#exercise-N.
+	for _, e := range Exercises() {
+		if _, err := strconv.Atoi(e.Name); err == nil && !keyed[e.Name] {
+			t.Errorf("docs/workshop.md has no answer key for exercise %s (#### Exercise %s)", e.Name, e.Name)
+		}
+	}
+}
