@@ -367,6 +367,8 @@ func lesson10() Lesson {
 				`(otel.Tracer(tracing.Scope).Start(ctx, "queue.Push", trace.WithSpanKind(trace.SpanKindProducer))) around ` +
 				`pushing the job, and put its context in the message's headers`},
 		{Service: "cleaner", Operation: "cleanJob", Parent: "queue.Push", Hint: messaging, Also: hasMessageID,
+			Ref:      jaeger.ChildOf,
+			WrongRef: `step 10 starts "cleanJob" as queue.Push's child, from the ctx the propagator extracted (its README says why, and shows the link)`,
 			Tags: map[string]string{"span.kind": "consumer", "messaging.system": "redis",
 				"messaging.destination.name": "contributors:jobs", "messaging.operation.type": "process", "requested_by": "alice"},
 			Missing: `no span of the cleaner in Jaeger at all: it needs OpenTelemetry's SDK of its own ` +

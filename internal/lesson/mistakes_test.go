@@ -92,6 +92,25 @@ var mistakes = []mistake{
 		told: []string{"with OpenTelemetry a FollowsFrom reference alone becomes a link to another trace"}},
 	{step: 9, name: "the bridge not made the global tracer", edits: []edit{{"gateway/main.go", "\topentracing.SetGlobalTracer(tracer)\n", "\t_ = tracer\n"}},
 		told: []string{"step 9 reports with OpenTelemetry's SDK", "the answer has no X-Trace-Id header"}},
+
+	{step: 10, name: "no propagator set", edits: []edit{{"internal/tracing/tracing.go",
+		"\totel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))\n",
+		"\t_ = propagation.TraceContext{}\n"}},
+		told: []string{
+			"the contributors service's span starts a new trace: the trace context did not cross the HTTP call",
+			"the cleaner's span starts a new trace: is the span context in the message?",
+			"is the global propagator set",
+		}},
+	{step: 10, name: "the handler not wrapped", edits: []edit{{"gateway/main.go",
+		`otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz)`,
+		`web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes())`}},
+		told: []string{`the handler not wrapped makes no span at all`}},
+	{step: 10, name: "the context not passed to the client", edits: []edit{{"gateway/services.go",
+		"http.NewRequestWithContext(ctx, http.MethodGet, statsURL, nil)", "http.NewRequest(http.MethodGet, statsURL, nil)"}},
+		told: []string{`the gateway's client span "HTTP GET" starts a trace of its own: the context was not passed to the client`}},
+	{step: 10, name: "the job's headers left empty", edits: []edit{{"gateway/services.go",
+		"\totel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(msg.Headers))\n", "\t_ = propagation.MapCarrier(msg.Headers)\n"}},
+		told: []string{"the cleaner's span starts a new trace"}},
 }
 
 // TestMistakesAreTold: each common mistake, applied to a copy of its
