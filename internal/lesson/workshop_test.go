@@ -1,6 +1,9 @@
 package lesson
 
 import (
+	"bytes"
+	"go/format"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,6 +68,40 @@ func TestWorkshopGuide(t *testing.T) {
 	for _, e := range Exercises() {
 		if _, err := strconv.Atoi(e.Name); err == nil && !keyed[e.Name] {
 			t.Errorf("docs/workshop.md has no answer key for exercise %s (#### Exercise %s)", e.Name, e.Name)
+		}
+	}
+}
+
+// TestCopiesAreFormatted: every exercise's fresh copy is gofmt-clean, so
+// that an editor that formats on save changes no file the learner did not
+// touch (the import paths Copy rewrites may sort elsewhere).
+func TestCopiesAreFormatted(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range Exercises() {
+		dir := filepath.Join(root, testCopy(t, root, e))
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			formatted, err := format.Source(data)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(formatted, data) {
+				rel, _ := filepath.Rel(dir, path)
+				t.Errorf("make exercise STEP=%s: %s is not gofmt-clean", e.Name, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
