@@ -57,26 +57,33 @@ func wantAnswer(t *testing.T, rdb *redis.Client, id, says string) {
 }
 
 // TestQueueMalformedMessage: jobs that cannot be read (no body, headers
-// that are not JSON, no deadline) go to the dead-letter stream with the
-// reason, and the cleaner keeps serving. A job that can be read but whose
-// body is not JSON is answered with an error, and its cleanJob span, in
-// the trace its headers name, has error=true and says why.
+// that are not JSON, no deadline, a body that is not JSON) go to the
+// dead-letter stream with the reason, each logged and answered with an
+// error, and the cleaner keeps serving. The job whose body the cleaner
+// cannot read has its cleanJob span, in the trace its headers name, with
+// error=true saying why.
 func TestQueueMalformedMessage(t *testing.T) {
 	t.Parallel()
 	s := start(t, 7, lesson.Options{})
 	rdb := redisOf(t, s)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	headers, _ := json.Marshal(map[string]string{"uber-trace-id": traceID + ":00f067aa0ba902b7:0:1"})
 	ids := []string{
 		addJob(t, rdb, map[string]any{"junk": "x"}),
 		addJob(t, rdb, map[string]any{"body": "{}", "headers": "not JSON", "deadline": inFuture()}),
 		addJob(t, rdb, map[string]any{"body": "{}", "headers": "{}", "deadline": "soon"}),
+		addJob(t, rdb, map[string]any{"body": "not JSON", "headers": headers, "deadline": inFuture()}),
 	}
-	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	headers, _ := json.Marshal(map[string]string{"uber-trace-id": traceID + ":00f067aa0ba902b7:0:1"})
-	unreadable := addJob(t, rdb, map[string]any{"body": "not JSON", "headers": headers, "deadline": inFuture()})
 
 	wantDeadLetters(t, rdb, ids, "malformed job")
-	wantAnswer(t, rdb, unreadable, "unreadable job")
-	marked(t, s.Jaeger, traceID, "cleaner", "cleanJob", "unreadable job")
+	wantAnswer(t, rdb, ids[3], "its body is not JSON")
+	marked(t, s.Jaeger, traceID, "cleaner", "cleanJob", "its body is not JSON")
+	cleaner := s.Programs["cleaner"].Output()
+	for _, id := range ids {
+		if !strings.Contains(cleaner, "job moved to the dead-letter stream") || !strings.Contains(cleaner, id) {
+			t.Errorf("the cleaner did not log the malformed job %s:\n%s", id, cleaner)
+		}
+	}
 	alive(t, s)
 	wantOK(t, s, "golang/go")
 }

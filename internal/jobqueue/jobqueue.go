@@ -14,7 +14,8 @@
 //     then is it acknowledged (and deleted). A worker that dies mid-job
 //     loses nothing: another one (or the same one, restarted) takes the job
 //     over once it has been idle for ClaimIdle, well within a client's wait.
-//   - Nothing lost without a trace. A job that cannot be read, that made
+//   - Nothing lost without a trace. A job that cannot be read (by the
+//     queue, or by its handler: ErrMalformed), that made
 //     its handler panic, or that was delivered MaxDeliveries times without
 //     being answered goes to the dead-letter stream with the reason and its
 //     delivery count, and its client gets an error answer. The stream is
@@ -60,6 +61,11 @@ var (
 	ErrFull = errors.New("the queue is full")
 	// ErrTooLarge means a message is over the queue's limits.
 	ErrTooLarge = errors.New("the message is too large for the queue")
+	// ErrMalformed means a job cannot be read. A Handler wraps it in its
+	// error for a job whose body it cannot read: the job goes to the
+	// dead-letter stream, as one the queue cannot decode does, instead
+	// of being answered and forgotten.
+	ErrMalformed = errors.New("malformed job")
 )
 
 // JobError is a worker's answer that the job failed, with its reason.

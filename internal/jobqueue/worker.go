@@ -193,7 +193,7 @@ func (w *Worker) process(ctx context.Context, m redis.XMessage, deliveries int64
 	msg, deadline, err := decode(m)
 	switch {
 	case err != nil:
-		w.giveUp(ctx, logger, m, deliveries, "malformed job: "+err.Error())
+		w.giveUp(ctx, logger, m, deliveries, fmt.Sprintf("%v: %v", ErrMalformed, err))
 	case deliveries > w.MaxDeliveries:
 		w.giveUp(ctx, logger, m, deliveries,
 			fmt.Sprintf("delivered %d times without an answer", deliveries-1))
@@ -211,8 +211,13 @@ func (w *Worker) handle(ctx context.Context, logger *slog.Logger, m redis.XMessa
 		w.giveUp(ctx, logger, m, deliveries, err.Error())
 		return
 	}
+	if errors.Is(err, ErrMalformed) { // the handler cannot read the job either
+		w.giveUp(ctx, logger, m, deliveries, err.Error())
+		return
+	}
 	a := answer{Body: body}
 	if err != nil {
+		logger.Warn("the job failed; its client is told why", "error", err)
 		a = answer{Error: err.Error()}
 	}
 	if err := w.Queue.sendAnswer(ctx, m.ID, a); err != nil {
