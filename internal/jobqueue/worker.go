@@ -36,6 +36,7 @@ type Worker struct {
 	MaxDeliveries int64
 
 	lastAnswer atomic.Int64 // unix ms of the last answer from Redis
+	inHand     sync.Map     // the IDs of the jobs this worker is doing
 }
 
 // readBlock is how long one read waits for a new job.
@@ -138,6 +139,11 @@ func (w *Worker) failedRead(ctx context.Context, err error) {
 // takeOverAbandonedJobs takes the jobs that have sat in a worker's hands,
 // untouched, for ClaimIdle: that worker died (this one, before a restart,
 // included). Taking a job over counts as one more delivery.
+//
+// A worker that was frozen (SIGSTOP, a laptop's lid closed) and resumes
+// has not touched its jobs for a while either: it must neither take over
+// the jobs its own readers are doing (they would be done twice), nor take
+// a job that another worker finished meanwhile for one deleted unfinished.
 func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 	for sleep(ctx, w.ClaimIdle/4) {
 		abandoned, err := w.Queue.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
@@ -149,16 +155,18 @@ func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 			continue // the readers log Redis' troubles
 		}
 		for _, p := range abandoned {
+			if _, mine := w.inHand.Load(p.ID); mine {
+				continue // one of this worker's readers is doing it
+			}
+			if w.gone(ctx, p.ID) {
+				continue
+			}
 			claimed, err := w.Queue.rdb.XClaim(ctx, &redis.XClaimArgs{
 				Stream: w.Queue.Stream, Group: w.Queue.group, Consumer: w.Name,
 				MinIdle: w.ClaimIdle, Messages: []string{p.ID},
 			}).Result()
-			if err != nil {
-				continue
-			}
-			if len(claimed) == 0 {
-				w.vanished(ctx, p.ID)
-				continue
+			if err != nil || len(claimed) == 0 {
+				continue // another worker took it first, or finished it meanwhile
 			}
 			w.Logger.Warn("took over an abandoned job", "job", p.ID, "from", p.Consumer)
 			w.process(ctx, claimed[0], p.RetryCount+1, handle)
@@ -166,18 +174,38 @@ func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 	}
 }
 
-// vanished handles a pending job that XCLAIM did not return: another worker
-// took it first, or somebody deleted it from the stream. A deleted job's
-// client still gets an answer, and the loss is logged.
-func (w *Worker) vanished(ctx context.Context, id string) {
-	entries, err := w.Queue.rdb.XRange(ctx, w.Queue.Stream, id, id).Result()
-	if err != nil || len(entries) > 0 {
-		return // still there: another worker has it now
+// gone reports whether the pending job id is no longer in the stream. A
+// job done is acknowledged and deleted at once (ack), so a job that is
+// still pending yet missing from the stream was deleted by somebody before
+// it was done: its client still gets an answer, and the loss is logged. A
+// job that is neither pending nor in the stream was done meanwhile: nothing
+// to say. Both are read at once, before XCLAIM, which drops deleted
+// entries from the pending list (Redis 7) and would make the two look
+// alike.
+func (w *Worker) gone(ctx context.Context, id string) bool {
+	var pending *redis.XPendingExtCmd
+	var entries *redis.XMessageSliceCmd
+	_, err := w.Queue.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pending = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{
+			Stream: w.Queue.Stream, Group: w.Queue.group, Start: id, End: id, Count: 1,
+		})
+		entries = pipe.XRange(ctx, w.Queue.Stream, id, id)
+		return nil
+	})
+	if err != nil {
+		return true // try again on the next round
+	}
+	switch {
+	case len(entries.Val()) > 0:
+		return false // still there: take it over
+	case len(pending.Val()) == 0:
+		return true // done meanwhile (by a worker that was only slow)
 	}
 	w.Logger.Error("a job was deleted from the stream before it was done", "job", id)
 	if err := w.Queue.sendAnswer(ctx, id, answer{Error: "the job was lost: it was deleted from the queue"}); err == nil {
 		w.Queue.rdb.XAck(ctx, w.Queue.Stream, w.Queue.group, id)
 	}
+	return true
 }
 
 // process does one job that was delivered for the deliveries-th time. A job
@@ -188,6 +216,8 @@ func (w *Worker) process(ctx context.Context, m redis.XMessage, deliveries int64
 	// A job in hand is finished even when the worker is asked to stop.
 	ctx = context.WithoutCancel(ctx)
 	logger := w.Logger.With("job", m.ID, "deliveries", deliveries)
+	w.inHand.Store(m.ID, true)
+	defer w.inHand.Delete(m.ID)
 	defer w.keepInHand(ctx, m.ID)()
 
 	msg, deadline, err := decode(m)
