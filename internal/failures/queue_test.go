@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +109,55 @@ func TestQueueOversizedMessage(t *testing.T) {
 	wantDeadLetters(t, rdb, ids, "too large")
 	alive(t, s)
 	wantOK(t, s, "golang/go")
+}
+
+// TestTooManyWaiting: with the cleaner stopped, more requests than the
+// gateway lets wait at once (jobqueue's MaxWaiting, 256) are sent
+// together. Each waits for the cleaner and gets 504, or is turned away at
+// once with 503 "too many requests are waiting for the cleaner" and
+// Retry-After; none is told that Redis is unavailable (Redis is fine),
+// and the jobs of those turned away were never queued.
+func TestTooManyWaiting(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{Env: map[string]string{"REPLY_TIMEOUT": "10s"}})
+	if err := s.Programs["cleaner"].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	const requests = jobqueue.DefaultMaxWaiting + 44
+	got := make([]answer, requests)
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Go(func() {
+			a, err := tryCall(s.URL+fmt.Sprintf("/git/load/repo%d", i), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = a
+		})
+	}
+	wg.Wait()
+	waited, busy := 0, 0
+	for _, a := range got {
+		switch {
+		case a.status == http.StatusGatewayTimeout && strings.Contains(a.error, "cleaner did not answer"):
+			waited++
+		case a.status == http.StatusServiceUnavailable && strings.Contains(a.error, "too many requests are waiting"):
+			busy++
+			if a.header.Get("Retry-After") == "" {
+				t.Errorf("a 503 %q without Retry-After", a.error)
+			}
+		default:
+			t.Errorf("answer %d %q, want 504 from the cleaner or 503 'too many requests are waiting'", a.status, a.error)
+		}
+	}
+	if waited > jobqueue.DefaultMaxWaiting || busy == 0 {
+		t.Errorf("%d requests waited for the cleaner and %d were turned away; want at most %d waiting", waited, busy, jobqueue.DefaultMaxWaiting)
+	}
+	rdb := redisOf(t, s)
+	if n, err := rdb.XLen(context.Background(), jobsStream).Result(); err != nil || n > int64(waited) {
+		t.Errorf("%d jobs queued (%v) for %d requests that waited: the jobs of requests turned away were queued", n, err, waited)
+	}
+	s.Programs["cleaner"].Restart(t) // drops the jobs nobody waits for
+	noDeadLetters(t, rdb)
+	alive(t, s, "cleaner")
 }

@@ -439,3 +439,80 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// At most MaxWaiting clients wait at once: one more is refused with
+// ErrBusy, and its job is not queued (issue 20, finding 2: a pool of
+// connections exhausted answered as if Redis were down, after queueing
+// the job). A client that is done waiting makes room.
+func TestTooManyWaiting(t *testing.T) {
+	q := newQueue(t)
+	q.MaxWaiting = 2
+	first := q.push(t, "1", time.Second)
+	q.push(t, "2", 10*time.Second)
+	if _, err := q.Push(context.Background(), Message{Body: []byte("3")}, 10*time.Second); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Push with %d clients waiting: %v, want ErrBusy", q.MaxWaiting, err)
+	}
+	if n := q.length(t, q.Stream); n != 2 {
+		t.Errorf("the stream holds %d jobs, want 2: the refused one was queued", n)
+	}
+	if _, err := q.WaitForAnswer(context.Background(), first); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("WaitForAnswer = %v, want ErrNoAnswer", err)
+	}
+	q.push(t, "4", 10*time.Second) // the first one's place
+}
+
+// With as many clients waiting as the pool has connections for, Redis
+// still answers every one of them: no pool timeout poses as Redis down.
+func TestWaitingClientsDoNotExhaustThePool(t *testing.T) {
+	q := newQueue(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, q.MaxWaiting+16)
+	for range q.MaxWaiting + 16 {
+		wg.Go(func() {
+			ticket, err := q.Push(context.Background(), Message{Body: []byte("x")}, 2*time.Second)
+			if err == nil {
+				_, err = q.WaitForAnswer(context.Background(), ticket)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	busy := 0
+	for err := range errs {
+		switch {
+		case errors.Is(err, ErrBusy):
+			busy++
+		case !errors.Is(err, ErrNoAnswer):
+			t.Errorf("a client got %v, want ErrNoAnswer (nobody works) or ErrBusy", err)
+		}
+	}
+	if busy == 0 {
+		t.Errorf("all %d clients waited at once, want at most %d", q.MaxWaiting+16, q.MaxWaiting)
+	}
+}
+
+// A client whose wait ends without an answer (it gave up, or its deadline
+// passed) withdraws its job if no worker has it: no worker does a job
+// nobody waits for, nor leaves its answer behind.
+func TestUnansweredJobIsWithdrawn(t *testing.T) {
+	q := newQueue(t)
+	ticket := q.push(t, "given up", 10*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := q.WaitForAnswer(ctx, ticket); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitForAnswer = %v, want context.Canceled", err)
+	}
+	if n := q.length(t, q.Stream); n != 0 {
+		t.Errorf("the stream holds %d jobs after their client gave up, want 0", n)
+	}
+	// One in a worker's hands stays: it is done, and its answer expires.
+	taken := q.push(t, "taken", time.Second)
+	q.take(t, "w1")
+	if _, err := q.WaitForAnswer(context.Background(), taken); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("WaitForAnswer = %v, want ErrNoAnswer", err)
+	}
+	if n := q.pending(t); n != 1 {
+		t.Errorf("%d jobs pending, want the one in a worker's hands", n)
+	}
+}
