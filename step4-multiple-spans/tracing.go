@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
 )
@@ -41,7 +42,10 @@ func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Clo
 		cfg.Reporter.QueueSize = 10_000
 	}
 
-	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+	// The tracer's own troubles (Jaeger unreachable, spans dropped) go to
+	// our log instead of being kept quiet: the first at once, then one line
+	// every 10 s that counts the rest (internal/reporting).
+	return cfg.NewTracer(config.Logger(reporting.NewLog(logger, "jaeger: ")))
 }
 
 // traceRequest gives every request a span named for its route, and tells
@@ -55,15 +59,4 @@ func traceRequest(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
 	}
-}
-
-// jaegerLogger lets the tracer report its own troubles (Jaeger unreachable,
-// spans dropped) in our log instead of keeping quiet about them.
-type jaegerLogger struct{ logger *slog.Logger }
-
-func (l jaegerLogger) Error(msg string) { l.logger.Error("jaeger: " + msg) }
-
-// Infof gets the tracer's chatter ("debug logging disabled"): debug level.
-func (l jaegerLogger) Infof(msg string, args ...any) {
-	l.logger.Debug("jaeger: " + fmt.Sprintf(msg, args...))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
@@ -49,7 +50,10 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 		cfg.Reporter.QueueSize = 10_000
 	}
 
-	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+	// The tracer's own troubles (Jaeger unreachable, spans dropped) go to
+	// our log instead of being kept quiet: the first at once, then one line
+	// every 10 s that counts the rest (internal/reporting).
+	return cfg.NewTracer(config.Logger(reporting.NewLog(logger, "jaeger: ")))
 }
 
 // TraceRequest gives every request a span named for its route, and tells
@@ -116,15 +120,4 @@ func boundBaggage(header http.Header) (http.Header, int) {
 		dropped += len(values)
 	}
 	return bounded, dropped
-}
-
-// jaegerLogger lets the tracer report its own troubles (Jaeger unreachable,
-// spans dropped) in our log instead of keeping quiet about them.
-type jaegerLogger struct{ logger *slog.Logger }
-
-func (l jaegerLogger) Error(msg string) { l.logger.Error("jaeger: " + msg) }
-
-// Infof gets the tracer's chatter ("debug logging disabled"): debug level.
-func (l jaegerLogger) Infof(msg string, args ...any) {
-	l.logger.Debug("jaeger: " + fmt.Sprintf(msg, args...))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -63,8 +64,10 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 	// which does nothing until it is set: W3C traceparent for the trace
 	// context, and W3C baggage for the baggage.
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	// The SDK's and the bridge's troubles (Jaeger unreachable) in our log.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Error("opentelemetry: " + err.Error()) }))
+	// The SDK's and the bridge's troubles (Jaeger unreachable) in our log:
+	// the first at once, then one line every 10 s that counts the rest.
+	troubles := reporting.NewLog(logger, "opentelemetry: ")
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { troubles.Error(err.Error()) }))
 	bridge.SetWarningHandler(func(msg string) { logger.Warn("opentelemetry bridge: " + msg) })
 
 	return bridge, shutdown(provider.Shutdown), nil
