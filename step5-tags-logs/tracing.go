@@ -19,7 +19,8 @@ import (
 // a collector (http://localhost:14268/api/traces); without it they go over
 // UDP to an agent (JAEGER_AGENT_HOST:JAEGER_AGENT_PORT, localhost:6831).
 //
-// Closing the returned io.Closer flushes the spans still buffered.
+// Closing the returned io.Closer flushes the spans still buffered, for 2 s
+// at most (reporting.FlushLimit).
 func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -45,8 +46,15 @@ func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Clo
 
 	// The tracer's own troubles (Jaeger unreachable, spans dropped) go to
 	// our log instead of being kept quiet: the first at once, then one line
-	// every 10 s that counts the rest (internal/reporting).
-	return cfg.NewTracer(config.Logger(reporting.NewLog(logger, "jaeger: ")))
+	// every 10 s that counts the rest (internal/reporting). Its Close sends
+	// the spans still queued, for 2 s at most however Jaeger is; the spans
+	// it gives up are counted in the log.
+	report := reporting.NewJaeger(logger)
+	tracer, closer, err := cfg.NewTracer(report.Options()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tracer, report.Closer(closer), nil
 }
 
 // traceRequest gives every request a span named for its route, and tells
