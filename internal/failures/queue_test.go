@@ -180,3 +180,38 @@ func xadds(t *testing.T, rdb *redis.Client) int64 {
 	}
 	return n
 }
+
+// TestQueueHugeEntry: an entry far over a job's limits (16 MiB, put on the
+// stream by hand) is not read whole by the cleaner: Redis hands it over as
+// its size and its first bytes, and it goes to the dead-letter stream with
+// only the first KiB of each value, so that the dead letters (1,000 at
+// most) stay small too. The cleaner keeps serving.
+func TestQueueHugeEntry(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	ctx := context.Background()
+	// Made in Redis, not sent: Redis takes a while to copy it.
+	rdb := redis.NewClient(&redis.Options{Addr: s.Redis.Addr(), ReadTimeout: time.Minute})
+	t.Cleanup(func() { rdb.Close() })
+	const size = 16 << 20
+	if err := rdb.SetRange(ctx, "huge", size-1, "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := rdb.Eval(ctx, `return redis.call('XADD', KEYS[1], '*', 'body', redis.call('GET', KEYS[2]), 'headers', '{}', 'deadline', ARGV[1])`,
+		[]string{jobsStream, "huge"}, inFuture()).Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDeadLetters(t, rdb, []string{id}, "too large")
+	dead, err := rdb.XRange(ctx, deadLetters, "-", "+").Result()
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %d, %v", len(dead), err)
+	}
+	for key, value := range dead[0].Values {
+		if n := len(fmt.Sprint(value)); n > 1<<10 {
+			t.Errorf("the dead letter's %s holds %d bytes, want its first KiB", key, n)
+		}
+	}
+	alive(t, s)
+	wantOK(t, s, "golang/go")
+}

@@ -15,7 +15,7 @@ import (
 // claims is a go-redis hook on XCLAIM: a worker's touches of the jobs in
 // its hands (XCLAIM … JUSTID) are dropped when lost is set, as when the
 // worker is frozen (SIGSTOP) and cannot touch them; and takeover, if set,
-// runs before each XCLAIM that takes a job over.
+// runs before each takeover (claimScript's XCLAIM).
 type claims struct {
 	lost     bool
 	takeover func(id string)
@@ -29,15 +29,12 @@ func (c claims) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c claims) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() != "xclaim" {
-			return next(ctx, cmd)
-		}
-		if isTouch(cmd) {
-			if c.lost {
-				return nil // never reaches Redis: the job's idle time grows
-			}
-		} else if c.takeover != nil {
-			c.takeover(fmt.Sprint(cmd.Args()[len(cmd.Args())-1]))
+		args := cmd.Args()
+		switch {
+		case cmd.Name() == "xclaim" && isTouch(cmd) && c.lost:
+			return nil // never reaches Redis: the job's idle time grows
+		case cmd.Name() == "evalsha" && fmt.Sprint(args[1]) == claimScript.Hash() && c.takeover != nil:
+			c.takeover(fmt.Sprint(args[len(args)-1])) // XCLAIM, in the script
 		}
 		return next(ctx, cmd)
 	}

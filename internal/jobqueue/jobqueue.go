@@ -28,7 +28,13 @@
 //     is refused with ErrBusy before its job is queued, so that no job is
 //     done for a client that was already answered with an error. A client
 //     whose wait ends without an answer withdraws its job if no worker has
-//     it yet. Every Redis call has a timeout, a failed one
+//     it yet.
+//   - A worker reads a job through a script in Redis, which hands over a
+//     stream entry larger than a job may be (somebody's XADD) as its size
+//     and the first bytes of its values, never whole; its dead letter
+//     keeps those first bytes only. A worker waiting for jobs waits on a
+//     bell that Push rings (a list), not on the stream, whose blocking
+//     read would hand over the entry whole. Every Redis call has a timeout, a failed one
 //     is never sent twice, and every retry loop pauses.
 //   - Answers go only where they belong: the answer's key is made from the
 //     job's ID, never read from the message.
@@ -93,6 +99,16 @@ const (
 	MaxHeaders    = 32      // entries
 	MaxHeaderSize = 8 << 10 // bytes, names and values together
 
+	// maxEntry bounds a stream entry, its fields and values all told: a
+	// worker reads no larger one (somebody's XADD, not Push) into memory,
+	// only its size and the first bytes of each value (deadLetterValue).
+	maxEntry = MaxBody + MaxHeaderSize + 1<<10
+	// deadLetterValue is how much of each value of a failed job its dead
+	// letter keeps, and deadLetterFields how many of its fields: the
+	// dead-letter stream is capped in entries (1,000), and so in bytes.
+	deadLetterValue  = 1 << 10
+	deadLetterFields = 16
+
 	answerTTL = time.Minute // an answer nobody reads disappears after this
 )
 
@@ -116,6 +132,7 @@ type Queue struct {
 	waiting      atomic.Int64 // clients between Push and the end of WaitForAnswer
 	group        string
 	answerPrefix string
+	bell         string // a list Push rings to wake a waiting worker
 }
 
 // DefaultMaxWaiting is MaxWaiting's default. A gateway's client waits for
@@ -150,6 +167,7 @@ func New(addr, name string) *Queue {
 		MaxWaiting:   DefaultMaxWaiting,
 		group:        name + ":workers",
 		answerPrefix: name + ":answer:",
+		bell:         name + ":bell",
 	}
 }
 
@@ -211,6 +229,13 @@ func (q *Queue) push(ctx context.Context, body, headers []byte, wait time.Durati
 	if err != nil {
 		return Ticket{}, err
 	}
+	// Wake a worker that waits for jobs. Only a bell: without it, a worker
+	// finds the job when its wait ends (readBlock).
+	q.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.LPush(ctx, q.bell, 1)
+		pipe.LTrim(ctx, q.bell, 0, 99)
+		return nil
+	})
 	return Ticket{ID: id, Deadline: deadline}, nil
 }
 
