@@ -27,8 +27,9 @@
 //     at once (each holds a connection to Redis while it waits): one more
 //     is refused with ErrBusy before its job is queued, so that no job is
 //     done for a client that was already answered with an error. A client
-//     whose wait ends without an answer withdraws its job if no worker has
-//     it yet.
+//     whose wait ends before its job's deadline without an answer (it gave
+//     up, Redis failed) withdraws its job if no worker has it yet; after
+//     the deadline, workers drop the job themselves.
 //   - A worker reads a job through a script in Redis, which hands over a
 //     stream entry larger than a job may be (somebody's XADD) as its size
 //     and the first bytes of its values, never whole; its dead letter
@@ -241,15 +242,17 @@ func (q *Queue) push(ctx context.Context, body, headers []byte, wait time.Durati
 
 // WaitForAnswer waits for the answer to the job of ticket, until the
 // job's deadline or the end of ctx. A worker's error answer is a
-// *JobError; no answer in time is ErrNoAnswer. Without an answer, the job
-// is withdrawn if no worker has taken it yet: nobody waits for it.
+// *JobError; no answer in time is ErrNoAnswer. A wait that ends earlier
+// without an answer (ctx ended, Redis failed) withdraws the job if no
+// worker has taken it yet: nobody waits for it. After its deadline, a
+// worker drops the job itself, with a log line.
 func (q *Queue) WaitForAnswer(ctx context.Context, ticket Ticket) (body []byte, err error) {
 	if ticket.leave != nil {
 		defer ticket.leave()
 	}
 	defer func() {
 		var failed *JobError
-		if err != nil && !errors.As(err, &failed) {
+		if err != nil && !errors.As(err, &failed) && !errors.Is(err, ErrNoAnswer) {
 			q.withdraw(ctx, ticket.ID)
 		}
 	}()
