@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Hung returns the address of a server that accepts connections and never
@@ -37,4 +38,17 @@ func Hung(t testing.TB) string {
 		}
 	})
 	return ln.Addr().String()
+}
+
+// Within fails t unless f returns within limit: a bound on a wait that
+// must not be endless, not a speed requirement.
+func Within(t testing.TB, limit time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("%s did not return within %v", what, limit)
+	}
 }

@@ -127,18 +127,7 @@ func TestCleanerKilledMidJob(t *testing.T) {
 	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}})
 	rdb := redisOf(t, s)
 	cleaner := s.Programs["cleaner"]
-	done := make(chan answer, 1)
-	go func() {
-		a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- a
-	}()
-	eventually(t, 10*time.Second, func() bool {
-		pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
-		return err == nil && pending.Count == 1
-	}, func() string { return "the cleaner never took the job" })
+	done := jobInHand(t, s, rdb)
 	cleaner.Kill()
 	cleaner.Restart(t)
 
@@ -170,18 +159,7 @@ func TestCleanerFrozenAndResumed(t *testing.T) {
 	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}})
 	rdb := redisOf(t, s)
 	cleaner := s.Programs["cleaner"]
-	done := make(chan answer, 1)
-	go func() {
-		a, err := tryCall(s.URL+"/git/torvalds/linux", nil) // 2 s of cleaning
-		if err != nil {
-			t.Error(err)
-		}
-		done <- a
-	}()
-	eventually(t, 10*time.Second, func() bool {
-		pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
-		return err == nil && pending.Count == 1
-	}, func() string { return "the cleaner never took the job" })
+	done := jobInHand(t, s, rdb)
 	cleaner.Pause(t)
 	time.Sleep(6 * time.Second) // past the cleaner's ClaimIdle (5 s)
 	cleaner.Resume(t)

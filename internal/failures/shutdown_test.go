@@ -1,7 +1,6 @@
 package failures
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -28,18 +27,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}, // 2 s a job
 		})
 		rdb := redisOf(t, s)
-		done := make(chan answer, 1)
-		go func() {
-			a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
-			if err != nil {
-				t.Error(err)
-			}
-			done <- a
-		}()
-		eventually(t, 10*time.Second, func() bool {
-			pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
-			return err == nil && pending.Count == 1
-		}, func() string { return "the cleaner never took the job" })
+		done := jobInHand(t, s, rdb)
 		if err := s.Programs["cleaner"].Stop(); err != nil {
 			t.Errorf("SIGTERM with a job in hand: %v", err)
 		}

@@ -1,41 +1,22 @@
 package reporting
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/proc"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// syncBuffer is a log that goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newLogger() (*slog.Logger, *syncBuffer) {
-	var out syncBuffer
+func newLogger() (*slog.Logger, *proc.Buffer) {
+	var out proc.Buffer
 	return slog.New(slog.NewTextHandler(&out, nil)), &out
 }
 
@@ -55,19 +36,6 @@ func TestLogSummarises(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "more=98") || !strings.Contains(lines[1], "jaeger: failed to flush") {
 		t.Errorf("after the flush:\n%s\nwant a second line with the latest error and more=98 (100 in all)", out)
-	}
-}
-
-// within fails t unless f returns before limit: a bound that must hold,
-// not a speed.
-func within(t *testing.T, limit time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("%s did not return within %v", what, limit)
 	}
 }
 
@@ -93,7 +61,7 @@ func TestJaegerFlushBounded(t *testing.T) {
 	for range 1000 {
 		tracer.StartSpan("request").Finish()
 	}
-	within(t, FlushLimit+2*time.Second, "Close with the collector hung", func() { report.Closer(closer).Close() })
+	e2e.Within(t, FlushLimit+2*time.Second, "Close with the collector hung", func() { report.Closer(closer).Close() })
 	if !strings.Contains(out.String(), "gave up flushing the spans") || strings.Contains(out.String(), "spans=0 ") {
 		t.Errorf("no count of the spans given up in the log:\n%s", out)
 	}
@@ -142,7 +110,7 @@ func TestOTelFlushBounded(t *testing.T) {
 		_, span := tracer.Start(context.Background(), "request")
 		span.End()
 	}
-	within(t, FlushLimit+2*time.Second, "Shutdown with the collector hung", func() { report.Closer(provider.Shutdown).Close() })
+	e2e.Within(t, FlushLimit+2*time.Second, "Shutdown with the collector hung", func() { report.Closer(provider.Shutdown).Close() })
 	if !strings.Contains(out.String(), "gave up flushing the spans") || !strings.Contains(out.String(), "spans=1000") {
 		t.Errorf("no count of the 1000 spans given up in the log:\n%s", out)
 	}
