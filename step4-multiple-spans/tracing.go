@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
 )
@@ -17,7 +18,8 @@ import (
 // a collector (http://localhost:14268/api/traces); without it they go over
 // UDP to an agent (JAEGER_AGENT_HOST:JAEGER_AGENT_PORT, localhost:6831).
 //
-// Closing the returned io.Closer flushes the spans still buffered.
+// Closing the returned io.Closer flushes the spans still buffered, for 2 s
+// at most (reporting.FlushLimit).
 func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -41,7 +43,17 @@ func initTracer(service string, logger *slog.Logger) (opentracing.Tracer, io.Clo
 		cfg.Reporter.QueueSize = 10_000
 	}
 
-	return cfg.NewTracer(config.Logger(jaegerLogger{logger}))
+	// The tracer's own troubles (Jaeger unreachable, spans dropped) go to
+	// our log instead of being kept quiet: the first at once, then one line
+	// every 10 s that counts the rest (internal/reporting). Its Close sends
+	// the spans still queued, for 2 s at most however Jaeger is; the spans
+	// it gives up are counted in the log.
+	report := reporting.NewJaeger(logger)
+	tracer, closer, err := cfg.NewTracer(report.Options()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tracer, report.Closer(closer), nil
 }
 
 // traceRequest gives every request a span named for its route, and tells
@@ -55,15 +67,4 @@ func traceRequest(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
 	}
-}
-
-// jaegerLogger lets the tracer report its own troubles (Jaeger unreachable,
-// spans dropped) in our log instead of keeping quiet about them.
-type jaegerLogger struct{ logger *slog.Logger }
-
-func (l jaegerLogger) Error(msg string) { l.logger.Error("jaeger: " + msg) }
-
-// Infof gets the tracer's chatter ("debug logging disabled"): debug level.
-func (l jaegerLogger) Infof(msg string, args ...any) {
-	l.logger.Debug("jaeger: " + fmt.Sprintf(msg, args...))
 }

@@ -294,6 +294,7 @@ func TestProgramsGetOnlyWhatTheyNeed(t *testing.T) {
 	t.Setenv("REPLY_TIMEOUT", "3s")
 	t.Setenv("PATH", "/usr/bin:/bin")
 	t.Setenv("JAEGER_SAMPLER_PARAM", "0.5")
+	t.Setenv("BAD_THINGS", "off") // the README's `BAD_THINGS=off make run`
 	step, err := findStep("7")
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +329,9 @@ func TestProgramsGetOnlyWhatTheyNeed(t *testing.T) {
 			}
 			if env["PATH"] != "/usr/bin:/bin" || env["REPLY_TIMEOUT"] != "3s" || env["PORT"] == "" || env["JAEGER_SAMPLER_PARAM"] != "0.5" {
 				t.Errorf("%s lacks PATH, REPLY_TIMEOUT, PORT or JAEGER_SAMPLER_PARAM: %v", name, env)
+			}
+			if env["BAD_THINGS"] != "off" {
+				t.Errorf("%s: BAD_THINGS = %q, want the learner's off (BAD_THINGS=off make run)", name, env["BAD_THINGS"])
 			}
 		}
 	}

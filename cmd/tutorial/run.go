@@ -436,7 +436,8 @@ func (r *runner) waitHealthy(ctx context.Context, p topology.Program, process *p
 
 // env is the whole environment of program p: what any program needs of the
 // learner's (baseEnv), the learner's settings of the tutorial's programs
-// (REPLY_TIMEOUT, CLEANER_NAME; JAEGER_* to a program that reports to
+// (REPLY_TIMEOUT, CLEANER_NAME, BAD_THINGS, which step 2's README and the
+// README's table offer as `BAD_THINGS=off make run`; JAEGER_* to a program that reports to
 // Jaeger with jaeger-client-go, OTEL_* to one that uses OpenTelemetry's
 // SDK), then the step's wiring with the addresses filled in; GITHUB_TOKEN
 // only to the program that calls GitHub, and only over HTTPS (sendToken).
@@ -474,7 +475,7 @@ func (r *runner) env(p topology.Program) (map[string]string, error) {
 	for _, kv := range os.Environ() {
 		key, value, _ := strings.Cut(kv, "=")
 		switch {
-		case key == "REPLY_TIMEOUT", key == "CLEANER_NAME",
+		case key == "REPLY_TIMEOUT", key == "CLEANER_NAME", key == "BAD_THINGS",
 			jaegerClient && strings.HasPrefix(key, "JAEGER_"), // JAEGER_DISABLED, JAEGER_SAMPLER_*
 			otelSDK && strings.HasPrefix(key, "OTEL_"):
 			all[key] = value

@@ -251,3 +251,23 @@ func describe(trace jaeger.Trace) string {
 	}
 	return b.String()
 }
+
+// jobInHand asks s for torvalds/linux, which a cleaner with BAD_THINGS on
+// takes 2 s to clean, and returns once the cleaner has the job in hand;
+// the answer comes on the channel.
+func jobInHand(t *testing.T, s *lesson.Stack, rdb *redis.Client) <-chan answer {
+	t.Helper()
+	done := make(chan answer, 1)
+	go func() {
+		a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- a
+	}()
+	eventually(t, 10*time.Second, func() bool {
+		pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
+		return err == nil && pending.Count == 1
+	}, func() string { return "the cleaner never took the job" })
+	return done
+}

@@ -94,3 +94,20 @@ func TestJaegerRestarted(t *testing.T) {
 		alive(t, s)
 	})
 }
+
+// TestJaegerDownUnderLoad: with Jaeger stopped and requests coming, every
+// batch of spans fails to send (the programs send every 100 ms here): each
+// program logs the first failure at once, and then one line every 10 s
+// that counts the rest, not an ERROR line a batch.
+func TestJaegerDownUnderLoad(t *testing.T) {
+	t.Parallel()
+	s, _ := stopJaeger(t, 7)
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		wantOK(t, s, "golang/go")
+	}
+	for name, p := range s.Programs {
+		if n := strings.Count(p.Output(), "msg=\"jaeger: "); n > 2 {
+			t.Errorf("%s logged %d lines about Jaeger in 5 s, want the first and a summary at most:\n%s", name, n, p.Output())
+		}
+	}
+}

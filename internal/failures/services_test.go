@@ -127,18 +127,7 @@ func TestCleanerKilledMidJob(t *testing.T) {
 	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}})
 	rdb := redisOf(t, s)
 	cleaner := s.Programs["cleaner"]
-	done := make(chan answer, 1)
-	go func() {
-		a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- a
-	}()
-	eventually(t, 10*time.Second, func() bool {
-		pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
-		return err == nil && pending.Count == 1
-	}, func() string { return "the cleaner never took the job" })
+	done := jobInHand(t, s, rdb)
 	cleaner.Kill()
 	cleaner.Restart(t)
 
@@ -157,6 +146,51 @@ func TestCleanerKilledMidJob(t *testing.T) {
 	}
 	alive(t, s)
 	noDeadLetters(t, rdb)
+}
+
+// TestCleanerFrozenAndResumed: a cleaner frozen (SIGSTOP) with a job in
+// hand, past the 5 s after which a job counts as abandoned, and resumed
+// (SIGCONT): it does not take the job over from its own reader, nor take
+// the job it finished for one deleted. The job is done once (one cleanJob
+// span), its client gets 200, no "lost" alarm is logged, and no answer is
+// left behind in Redis.
+func TestCleanerFrozenAndResumed(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}})
+	rdb := redisOf(t, s)
+	cleaner := s.Programs["cleaner"]
+	done := jobInHand(t, s, rdb)
+	cleaner.Pause(t)
+	time.Sleep(6 * time.Second) // past the cleaner's ClaimIdle (5 s)
+	cleaner.Resume(t)
+
+	a := <-done
+	if a.status != http.StatusOK {
+		t.Fatalf("answer %d %q, want 200", a.status, a.error)
+	}
+	noDeadLetters(t, rdb)
+	time.Sleep(3 * time.Second) // a second cleaning of the job would end, and be reported, by now
+	wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "cleaner", "countCommits", nil, "")
+	trace, err := s.Jaeger.Client().Trace(context.Background(), a.header.Get("X-Trace-Id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := 0
+	for _, span := range trace.Spans {
+		if span.OperationName == "cleanJob" {
+			jobs++
+		}
+	}
+	if jobs != 1 {
+		t.Errorf("%d cleanJob spans, want 1: the job was done more than once", jobs)
+	}
+	if out := cleaner.Output(); strings.Contains(out, "deleted from the stream") {
+		t.Errorf("the cleaner raised a false alarm:\n%s", out)
+	}
+	if left, err := rdb.Keys(context.Background(), answers+"*").Result(); err != nil || len(left) > 0 {
+		t.Errorf("answers left in Redis after the client read its own: %v %v", left, err)
+	}
+	alive(t, s)
 }
 
 // TestCleanerRestarted: requests sent while the cleaner restarts wait in

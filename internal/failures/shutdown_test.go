@@ -1,9 +1,9 @@
 package failures
 
 import (
-	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,18 +27,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			ProgramEnv: map[string]map[string]string{"cleaner": {"BAD_THINGS": "on"}}, // 2 s a job
 		})
 		rdb := redisOf(t, s)
-		done := make(chan answer, 1)
-		go func() {
-			a, err := tryCall(s.URL+"/git/torvalds/linux", nil)
-			if err != nil {
-				t.Error(err)
-			}
-			done <- a
-		}()
-		eventually(t, 10*time.Second, func() bool {
-			pending, err := rdb.XPending(context.Background(), jobsStream, "contributors:workers").Result()
-			return err == nil && pending.Count == 1
-		}, func() string { return "the cleaner never took the job" })
+		done := jobInHand(t, s, rdb)
 		if err := s.Programs["cleaner"].Stop(); err != nil {
 			t.Errorf("SIGTERM with a job in hand: %v", err)
 		}
@@ -87,6 +76,40 @@ func TestShutdownUnderLoad(t *testing.T) {
 					t.Errorf("SIGTERM: %v", err)
 				}
 			}
+		}
+	})
+}
+
+// TestShutdownJaegerHung: Jaeger hangs (it accepts connections and never
+// answers, as when paused with SIGSTOP) while requests come, so that spans
+// pile up; then the gateway gets SIGTERM. Its flush gives up after 2 s
+// (reporting.FlushLimit) instead of sending every span, 5 s a batch: it
+// exits 0 before the harness's deadline for a SIGTERM, and logs how many
+// spans it gave up. Step 9 (OpenTelemetry's SDK) too.
+func TestShutdownJaegerHung(t *testing.T) {
+	forSteps(t, []int{7, 9}, func(t *testing.T, n int) {
+		hung := "http://" + e2e.Hung(t)
+		s := start(t, n, lesson.Options{Env: map[string]string{
+			"JAEGER_ENDPOINT": hung + "/api/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": hung,
+		}})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 50 {
+					if a, err := tryCall(s.URL+"/git/golang/go", nil); err != nil || a.status != http.StatusOK {
+						t.Errorf("with Jaeger hung: %d %q %v, want 200", a.status, a.error, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		gateway := s.Public()
+		if err := gateway.Stop(); err != nil {
+			t.Fatalf("SIGTERM with Jaeger hung: %v", err)
+		}
+		if out := gateway.Output(); !strings.Contains(out, "gave up flushing the spans") || strings.Contains(out, "spans=0 ") {
+			t.Errorf("the gateway did not log how many spans it gave up:\n%s", out)
 		}
 	})
 }

@@ -10,22 +10,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tracing-tutorial/tutorial/internal/e2e"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// within fails the test unless f returns within limit: a bound on a wait
-// that must not be endless, not a speed requirement.
-func within(t *testing.T, limit time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("%s did not return within %v", what, limit)
-	}
-}
 
 // With Redis hung (SIGSTOP: connections open, no answers) at the moment
 // of the XADD, a push fails within the client's read timeout, and is not
@@ -42,7 +30,7 @@ func TestHungRedisPushBoundedAndSentOnce(t *testing.T) {
 	wg.Wait()
 	var once sync.Once
 	q.Queue.rdb.AddHook(before{"xadd", func() { once.Do(func() { q.server.Pause(t) }) }})
-	within(t, 10*time.Second, "Push to a hung Redis", func() {
+	e2e.Within(t, 10*time.Second, "Push to a hung Redis", func() {
 		if _, err := q.Push(context.Background(), Message{Body: []byte("x")}, 5*time.Second); err == nil {
 			t.Error("Push to a hung Redis succeeded")
 		}
@@ -91,7 +79,7 @@ func TestWaitEndsWithTheCaller(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(500*time.Millisecond, cancel)
-			within(t, 3*time.Second, "WaitForAnswer after its caller gave up", func() {
+			e2e.Within(t, 3*time.Second, "WaitForAnswer after its caller gave up", func() {
 				if _, err := q.WaitForAnswer(ctx, ticket); err == nil {
 					t.Error("WaitForAnswer succeeded")
 				}
@@ -121,7 +109,7 @@ func TestWorkerStopsWhileRedisHangs(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 			cancel()
-			within(t, 5*time.Second, "Worker.Run after its context ended", func() { <-done })
+			e2e.Within(t, 5*time.Second, "Worker.Run after its context ended", func() { <-done })
 		})
 	}
 }

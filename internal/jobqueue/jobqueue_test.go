@@ -395,13 +395,15 @@ func TestNoSpinWhenRedisRefuses(t *testing.T) {
 	refuse := failCommands()
 	logs := q.worker(t, "w1", echo, func(w *Worker) { w.Jobs = 2; w.Queue.rdb.AddHook(refuse) })
 	q.wantAnswer(t, q.push(t, "before", 5*time.Second), "before")
-	refuse.set("xreadgroup")
-	time.Sleep(2 * time.Second)
+	// The script that reads jobs (XREADGROUP), for longer than a reader
+	// waits for the bell (readBlock): each reader tries in that time.
+	refuse.set("evalsha")
+	time.Sleep(3 * time.Second)
 	refuse.set()
-	// Two readers pausing a second between tries fail about four times in
-	// two seconds; a spinning one, thousands of times.
-	if n := strings.Count(logs.String(), "reading jobs failed"); n == 0 || n > 10 {
-		t.Errorf("%d failed reads logged in 2 s, want a few", n)
+	// Two readers pausing a second between tries fail about six times in
+	// three seconds; a spinning one, thousands of times.
+	if n := strings.Count(logs.String(), "reading jobs failed"); n == 0 || n > 15 {
+		t.Errorf("%d failed reads logged in 3 s, want a few", n)
 	}
 	q.wantAnswer(t, q.push(t, "after", 5*time.Second), "after")
 }
@@ -443,4 +445,81 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(Push's fields) = %q %v %v, %v; want %q %v", out.Body, out.Headers, when, err, body, h)
 		}
 	})
+}
+
+// At most MaxWaiting clients wait at once: one more is refused with
+// ErrBusy, and its job is not queued (issue 20, finding 2: a pool of
+// connections exhausted answered as if Redis were down, after queueing
+// the job). A client that is done waiting makes room.
+func TestTooManyWaiting(t *testing.T) {
+	q := newQueue(t)
+	q.MaxWaiting = 2
+	first := q.push(t, "1", time.Second)
+	q.push(t, "2", 10*time.Second)
+	if _, err := q.Push(context.Background(), Message{Body: []byte("3")}, 10*time.Second); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Push with %d clients waiting: %v, want ErrBusy", q.MaxWaiting, err)
+	}
+	if n := q.length(t, q.Stream); n != 2 {
+		t.Errorf("the stream holds %d jobs, want 2: the refused one was queued", n)
+	}
+	if _, err := q.WaitForAnswer(context.Background(), first); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("WaitForAnswer = %v, want ErrNoAnswer", err)
+	}
+	q.push(t, "4", 10*time.Second) // the first one's place
+}
+
+// With as many clients waiting as the pool has connections for, Redis
+// still answers every one of them: no pool timeout poses as Redis down.
+func TestWaitingClientsDoNotExhaustThePool(t *testing.T) {
+	q := newQueue(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, q.MaxWaiting+16)
+	for range q.MaxWaiting + 16 {
+		wg.Go(func() {
+			ticket, err := q.Push(context.Background(), Message{Body: []byte("x")}, 2*time.Second)
+			if err == nil {
+				_, err = q.WaitForAnswer(context.Background(), ticket)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	busy := 0
+	for err := range errs {
+		switch {
+		case errors.Is(err, ErrBusy):
+			busy++
+		case !errors.Is(err, ErrNoAnswer):
+			t.Errorf("a client got %v, want ErrNoAnswer (nobody works) or ErrBusy", err)
+		}
+	}
+	if busy == 0 {
+		t.Errorf("all %d clients waited at once, want at most %d", q.MaxWaiting+16, q.MaxWaiting)
+	}
+}
+
+// A client whose wait ends before its job's deadline without an answer
+// (it gave up, Redis failed) withdraws its job if no worker has it: no
+// worker does a job nobody waits for, nor leaves its answer behind. One
+// in a worker's hands is done all the same; its answer expires.
+func TestUnansweredJobIsWithdrawn(t *testing.T) {
+	q := newQueue(t)
+	gaveUp, cancel := context.WithCancel(context.Background())
+	cancel()
+	ticket := q.push(t, "given up", 10*time.Second)
+	if _, err := q.WaitForAnswer(gaveUp, ticket); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitForAnswer = %v, want context.Canceled", err)
+	}
+	if n := q.length(t, q.Stream); n != 0 {
+		t.Errorf("the stream holds %d jobs after their client gave up, want 0", n)
+	}
+	taken := q.push(t, "taken", 10*time.Second)
+	q.take(t, "w1")
+	if _, err := q.WaitForAnswer(gaveUp, taken); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitForAnswer = %v, want context.Canceled", err)
+	}
+	if n := q.pending(t); n != 1 {
+		t.Errorf("%d jobs pending, want the one in a worker's hands", n)
+	}
 }

@@ -36,6 +36,7 @@ type Worker struct {
 	MaxDeliveries int64
 
 	lastAnswer atomic.Int64 // unix ms of the last answer from Redis
+	inHand     sync.Map     // the IDs of the jobs this worker is doing
 }
 
 // readBlock is how long one read waits for a new job.
@@ -99,27 +100,90 @@ func (w *Worker) ensureGroup(ctx context.Context) {
 
 func (w *Worker) takeNewJobs(ctx context.Context, handle Handler) {
 	for ctx.Err() == nil {
-		// A deadline, not only ctx: a cancelled read goes on until its
-		// deadline, and a Redis that hangs is given up a second after the
-		// block ends.
+		// A deadline, not only ctx: a Redis that hangs is given up.
 		readCtx, cancel := context.WithTimeout(ctx, readBlock+time.Second)
-		streams, err := w.Queue.rdb.XReadGroup(readCtx, &redis.XReadGroupArgs{
-			Group: w.Queue.group, Consumer: w.Name,
-			Streams: []string{w.Queue.Stream, ">"},
-			Count:   1, Block: readBlock,
-		}).Result()
+		job, err := w.read(readCtx, takeScript, []string{w.Queue.Stream},
+			w.Queue.group, w.Name, maxEntry, deadLetterValue, deadLetterFields)
+		if errors.Is(err, redis.Nil) {
+			// None waits: wait for Push's bell, readBlock at most (a job
+			// queued by other means is found then).
+			err = w.Queue.rdb.BLPop(readCtx, readBlock, w.Queue.bell).Err()
+		}
 		cancel()
 		w.redisAnswered(err)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		switch {
+		case err == nil && job != nil:
+			w.process(ctx, *job, 1, handle)
+		case err != nil && !errors.Is(err, redis.Nil):
 			w.failedRead(ctx, err)
-			continue
-		}
-		for _, s := range streams {
-			for _, m := range s.Messages {
-				w.process(ctx, m, 1, handle)
-			}
 		}
 	}
+}
+
+// A stream entry is read by a script in Redis, which hands over an entry
+// larger than maxEntry as its size and the first bytes of its values, not
+// whole: one 100 MB entry took a worker from 16 to 211 MB (issue 20,
+// finding 4). takeScript reads the next new job as XREADGROUP does;
+// claimScript takes one over as XCLAIM does (counting one more delivery).
+// Each returns the entry's ID, its fields and values, and its size, or
+// nil for none.
+const boundEntry = `
+local function bound(entry, maxEntry, keep, fields)
+  if not entry or not entry[2] then return false end
+  local size = 0
+  for _, v in ipairs(entry[2]) do size = size + #v end
+  if size <= maxEntry then return {entry[1], entry[2], size} end
+  local cut = {}
+  for i = 1, math.min(#entry[2], 2 * fields) do cut[i] = string.sub(entry[2][i], 1, keep) end
+  return {entry[1], cut, size}
+end
+`
+
+var (
+	takeScript = redis.NewScript(boundEntry + `
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+if not r then return false end
+return bound(r[1][2][1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+`)
+	claimScript = redis.NewScript(boundEntry + `
+local r = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[6], ARGV[7])
+return bound(r[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+`)
+)
+
+// goneScript counts, at once, job ARGV[2]'s entries in the pending list of
+// group ARGV[1] and in the stream KEYS[1] (gone).
+var goneScript = redis.NewScript(`
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+local present = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+return {#pending, #present}
+`)
+
+// entry is a stream entry as the scripts hand it over.
+type entry struct {
+	redis.XMessage
+	size int64 // its fields and values, all told: over maxEntry, Values are cut
+}
+
+// read runs script (takeScript, claimScript) and returns the entry it
+// hands over; redis.Nil for none.
+func (w *Worker) read(ctx context.Context, script *redis.Script, keys []string, args ...any) (*entry, error) {
+	result, err := script.Run(ctx, w.Queue.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(result) != 3 {
+		return nil, fmt.Errorf("jobqueue: the script answered %d values, want 3", len(result))
+	}
+	id, _ := result[0].(string)
+	fields, _ := result[1].([]any)
+	size, _ := result[2].(int64)
+	values := make(map[string]any, len(fields)/2)
+	for i := 0; i+1 < len(fields); i += 2 {
+		key, _ := fields[i].(string)
+		values[key] = fields[i+1]
+	}
+	return &entry{XMessage: redis.XMessage{ID: id, Values: values}, size: size}, nil
 }
 
 // failedRead logs a Redis failure and pauses. Redis restarted empty has
@@ -129,7 +193,7 @@ func (w *Worker) failedRead(ctx context.Context, err error) {
 		return
 	}
 	w.Logger.Error("reading jobs failed; retrying", "error", err)
-	if strings.HasPrefix(err.Error(), "NOGROUP") {
+	if strings.Contains(err.Error(), "NOGROUP") { // in a script's error too
 		w.ensureGroup(ctx)
 	}
 	sleep(ctx, pause)
@@ -138,6 +202,11 @@ func (w *Worker) failedRead(ctx context.Context, err error) {
 // takeOverAbandonedJobs takes the jobs that have sat in a worker's hands,
 // untouched, for ClaimIdle: that worker died (this one, before a restart,
 // included). Taking a job over counts as one more delivery.
+//
+// A worker that was frozen (SIGSTOP, a laptop's lid closed) and resumes
+// has not touched its jobs for a while either: it must neither take over
+// the jobs its own readers are doing (they would be done twice), nor take
+// a job that another worker finished meanwhile for one deleted unfinished.
 func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 	for sleep(ctx, w.ClaimIdle/4) {
 		abandoned, err := w.Queue.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
@@ -149,51 +218,69 @@ func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 			continue // the readers log Redis' troubles
 		}
 		for _, p := range abandoned {
-			claimed, err := w.Queue.rdb.XClaim(ctx, &redis.XClaimArgs{
-				Stream: w.Queue.Stream, Group: w.Queue.group, Consumer: w.Name,
-				MinIdle: w.ClaimIdle, Messages: []string{p.ID},
-			}).Result()
-			if err != nil {
+			if _, mine := w.inHand.Load(p.ID); mine {
+				continue // one of this worker's readers is doing it
+			}
+			if w.gone(ctx, p.ID) {
 				continue
 			}
-			if len(claimed) == 0 {
-				w.vanished(ctx, p.ID)
-				continue
+			claimed, err := w.read(ctx, claimScript, []string{w.Queue.Stream}, w.Queue.group, w.Name,
+				maxEntry, deadLetterValue, deadLetterFields, w.ClaimIdle.Milliseconds(), p.ID)
+			if err != nil {
+				continue // another worker took it first, or finished it meanwhile
 			}
 			w.Logger.Warn("took over an abandoned job", "job", p.ID, "from", p.Consumer)
-			w.process(ctx, claimed[0], p.RetryCount+1, handle)
+			w.process(ctx, *claimed, p.RetryCount+1, handle)
 		}
 	}
 }
 
-// vanished handles a pending job that XCLAIM did not return: another worker
-// took it first, or somebody deleted it from the stream. A deleted job's
-// client still gets an answer, and the loss is logged.
-func (w *Worker) vanished(ctx context.Context, id string) {
-	entries, err := w.Queue.rdb.XRange(ctx, w.Queue.Stream, id, id).Result()
-	if err != nil || len(entries) > 0 {
-		return // still there: another worker has it now
+// gone reports whether the pending job id is no longer in the stream. A
+// job done is acknowledged and deleted at once (ack), so a job that is
+// still pending yet missing from the stream was deleted by somebody before
+// it was done: its client still gets an answer, and the loss is logged. A
+// job that is neither pending nor in the stream was done meanwhile: nothing
+// to say. Both are read at once, before XCLAIM, which drops deleted
+// entries from the pending list (Redis 7) and would make the two look
+// alike; and by a script, which counts the entry without reading it out.
+func (w *Worker) gone(ctx context.Context, id string) bool {
+	counts, err := goneScript.Run(ctx, w.Queue.rdb, []string{w.Queue.Stream}, w.Queue.group, id).Int64Slice()
+	if err != nil || len(counts) != 2 {
+		return true // try again on the next round
+	}
+	pending, present := counts[0], counts[1]
+	switch {
+	case present > 0:
+		return false // still there: take it over
+	case pending == 0:
+		return true // done meanwhile (by a worker that was only slow)
 	}
 	w.Logger.Error("a job was deleted from the stream before it was done", "job", id)
 	if err := w.Queue.sendAnswer(ctx, id, answer{Error: "the job was lost: it was deleted from the queue"}); err == nil {
 		w.Queue.rdb.XAck(ctx, w.Queue.Stream, w.Queue.group, id)
 	}
+	return true
 }
 
 // process does one job that was delivered for the deliveries-th time. A job
 // left pending is delivered again after ClaimIdle. The order matters: the answer
 // is written first, and only then is the job acknowledged; a job whose
 // answer cannot be written stays pending and is delivered again.
-func (w *Worker) process(ctx context.Context, m redis.XMessage, deliveries int64, handle Handler) {
+func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handle Handler) {
+	m := job.XMessage
 	// A job in hand is finished even when the worker is asked to stop.
 	ctx = context.WithoutCancel(ctx)
 	logger := w.Logger.With("job", m.ID, "deliveries", deliveries)
+	w.inHand.Store(m.ID, true)
+	defer w.inHand.Delete(m.ID)
 	defer w.keepInHand(ctx, m.ID)()
 
 	msg, deadline, err := decode(m)
 	switch {
+	case job.size > maxEntry:
+		w.giveUp(ctx, logger, m, deliveries, fmt.Sprintf("%v: an entry of %d bytes, at most %d", ErrTooLarge, job.size, maxEntry))
 	case err != nil:
-		w.giveUp(ctx, logger, m, deliveries, "malformed job: "+err.Error())
+		w.giveUp(ctx, logger, m, deliveries, fmt.Sprintf("%v: %v", ErrMalformed, err))
 	case deliveries > w.MaxDeliveries:
 		w.giveUp(ctx, logger, m, deliveries,
 			fmt.Sprintf("delivered %d times without an answer", deliveries-1))
@@ -211,8 +298,13 @@ func (w *Worker) handle(ctx context.Context, logger *slog.Logger, m redis.XMessa
 		w.giveUp(ctx, logger, m, deliveries, err.Error())
 		return
 	}
+	if errors.Is(err, ErrMalformed) { // the handler cannot read the job either
+		w.giveUp(ctx, logger, m, deliveries, err.Error())
+		return
+	}
 	a := answer{Body: body}
 	if err != nil {
+		logger.Warn("the job failed; its client is told why", "error", err)
 		a = answer{Error: err.Error()}
 	}
 	if err := w.Queue.sendAnswer(ctx, m.ID, a); err != nil {
@@ -243,9 +335,15 @@ func (w *Worker) giveUp(ctx context.Context, logger *slog.Logger, m redis.XMessa
 		logger.Error("cannot write the answer; the job stays pending", "error", err)
 		return
 	}
+	// What the job held, each value cut to its first deadLetterValue
+	// bytes: a dead letter of an oversized job is no oversized entry.
 	values := []any{"job", m.ID, "reason", reason, "deliveries", deliveries}
 	for key, value := range m.Values {
-		values = append(values, "job."+key, value)
+		if len(values) >= 6+2*deadLetterFields {
+			break
+		}
+		s := fmt.Sprint(value)
+		values = append(values, "job."+key[:min(len(key), deadLetterValue)], s[:min(len(s), deadLetterValue)])
 	}
 	_, err := w.Queue.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: w.Queue.DeadLetters, MaxLen: 1000, Approx: true, Values: values})

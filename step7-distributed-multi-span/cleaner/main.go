@@ -113,7 +113,7 @@ func cleanJob(ctx context.Context, msg jobqueue.Message) (_ []byte, err error) {
 	}
 	var stats []*github.ContributorStats
 	if err := json.Unmarshal(msg.Body, &job); err != nil {
-		return nil, fmt.Errorf("unreadable job: %w", err)
+		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
 	span.SetTag("repo", job.Repo)
 	if err := json.Unmarshal(job.Stats, &stats); err != nil {

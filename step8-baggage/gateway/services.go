@@ -127,6 +127,8 @@ func queueError(err error) error {
 		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
 	case errors.Is(err, jobqueue.ErrFull):
 		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
+	case errors.Is(err, jobqueue.ErrBusy): // as many of our clients wait as we let wait
+		return &serviceError{http.StatusServiceUnavailable, "too many requests are waiting for the cleaner; try again shortly", "5"}
 	case errors.Is(err, jobqueue.ErrTooLarge):
 		return errStatsTooLarge
 	}

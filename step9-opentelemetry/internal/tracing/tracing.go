@@ -16,6 +16,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -33,7 +34,8 @@ import (
 // http://localhost:4318, Jaeger's OTLP receiver); OTEL_BSP_SCHEDULE_DELAY
 // how often, in milliseconds (default 5000).
 //
-// Closing the returned io.Closer flushes the spans still buffered.
+// Closing the returned io.Closer flushes the spans still buffered, for 2 s
+// at most (reporting.FlushLimit).
 func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, error) {
 	exporter, err := otlptracehttp.New(context.Background())
 	if err != nil {
@@ -59,7 +61,11 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 	if os.Getenv("OTEL_BSP_MAX_QUEUE_SIZE") == "" {
 		batch = append(batch, sdktrace.WithMaxQueueSize(10_000))
 	}
-	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter, batch...), sdktrace.WithResource(res))
+	// The spans ended and the spans sent are counted, for the flush on the
+	// way out to say how many it gave up (internal/reporting).
+	report := reporting.NewOTel(logger)
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(report.Counter()),
+		sdktrace.WithBatcher(report.Exporter(exporter), batch...), sdktrace.WithResource(res))
 
 	// The bridge: an OpenTracing tracer that makes OpenTelemetry spans.
 	bridge, wrapped := otelbridge.NewTracerPair(provider.Tracer("github.com/tracing-tutorial/tutorial/step9-opentelemetry"))
@@ -68,17 +74,15 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 	// which does nothing until it is set: W3C traceparent for the trace
 	// context, and W3C baggage for the baggage.
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	// The SDK's and the bridge's troubles (Jaeger unreachable) in our log.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Error("opentelemetry: " + err.Error()) }))
+	// The SDK's and the bridge's troubles (Jaeger unreachable) in our log:
+	// the first at once, then one line every 10 s that counts the rest.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { report.Log.Error(err.Error()) }))
 	bridge.SetWarningHandler(func(msg string) { logger.Warn("opentelemetry bridge: " + msg) })
 
-	return bridge, shutdown(provider.Shutdown), nil
+	// Shutdown flushes the spans still queued, for 2 s at most however
+	// Jaeger is; the spans it gives up are counted in the log.
+	return bridge, report.Closer(provider.Shutdown), nil
 }
-
-// shutdown is an io.Closer that flushes and stops the tracer provider.
-type shutdown func(context.Context) error
-
-func (s shutdown) Close() error { return s(context.Background()) }
 
 // TraceRequest gives every request a span named for its route, and tells
 // the client the trace ID so that a slow answer leads straight to its trace.
