@@ -21,7 +21,7 @@ import (
 // It goes over HTTPS, or to this machine: never in clear text across a
 // network (the stand-in in docker compose gets none, and needs none).
 func newGitHubClient(apiURL, token string) *github.Client {
-	client := github.NewClient(nil)
+	client := github.NewClient(&http.Client{CheckRedirect: sameHost})
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
@@ -34,6 +34,20 @@ func newGitHubClient(apiURL, token string) *github.Client {
 		client = client.WithAuthToken(token)
 	}
 	return client
+}
+
+// sameHost is the client's redirect policy. go-github adds the token to
+// every request, redirects included: we follow GitHub's redirects within
+// its API (a renamed repository moves) and refuse one to another scheme or
+// host, which would get the token too.
+func sameHost(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("GitHub redirected to another host, %s: not followed, the token would go along", req.URL.Host)
+	}
+	return nil
 }
 
 // tokenSafe reports whether a token may go to base: over HTTPS, or over

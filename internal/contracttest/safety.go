@@ -56,6 +56,51 @@ func TokenStaysHome(t *testing.T, newClient NewClient) {
 	}
 }
 
+// TokenFollowsNoRedirect checks that a step's GitHub client sends its token
+// to the API's host and to no other, however GitHub redirects: go-github
+// adds the token to every request, redirects included. A redirect within
+// the API (a renamed repository) still gets it.
+func TokenFollowsNoRedirect(t *testing.T, newClient NewClient) {
+	var elsewhere []string // the Authorization headers the other host saw
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("Authorization"))
+		w.Write([]byte("[]"))
+	}))
+	defer other.Close()
+	var moved string // the Authorization header of the redirect within the API
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away": // another host: same machine, another port
+			http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)
+		case "/renamed":
+			http.Redirect(w, r, "/moved", http.StatusMovedPermanently)
+		case "/moved":
+			moved = r.Header.Get("Authorization")
+			w.Write([]byte("[]"))
+		}
+	}))
+	defer api.Close()
+
+	client := newClient(api.URL+"/", Token).Client()
+	if resp, err := client.Get(api.URL + "/away"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a redirect to another host was followed: %s", resp.Status)
+	}
+	for _, got := range elsewhere {
+		if got != "" {
+			t.Errorf("the other host got Authorization %q", got)
+		}
+	}
+	resp, err := client.Get(api.URL + "/renamed")
+	if err != nil {
+		t.Fatalf("a redirect within the API: %v", err)
+	}
+	resp.Body.Close()
+	if moved != "Bearer "+Token {
+		t.Errorf("after a redirect within the API: Authorization %q, want the bearer token", moved)
+	}
+}
+
 // FuzzRepoNames fuzzes a step's validateRepo: it never panics, what it
 // accepts is a name GitHub could have, and what it refuses it says in a
 // bounded message, whatever it was given.

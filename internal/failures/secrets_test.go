@@ -5,8 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +81,56 @@ func TestTokenNeverLeaks(t *testing.T) {
 		for name, p := range s.Programs {
 			if strings.Contains(p.Output(), token) {
 				t.Errorf("the token is in %s's output:\n%s", name, p.Output())
+			}
+		}
+		alive(t, s)
+	})
+}
+
+// TestTokenNotRedirected: GitHub (here an HTTPS server of the test's own)
+// answers with a redirect to another host, over plain HTTP. go-github adds
+// the token to every request, redirects included; the programs follow no
+// redirect away from the API's host, so the other host never sees the
+// token, and the client gets a 502 rather than the other host's answer as
+// if GitHub had given it.
+func TestTokenNotRedirected(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		token := "ghp_tutorialtest" + rand.Text()
+		var mu sync.Mutex
+		var stolen []string // what the other host got
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			stolen = append(stolen, r.Header.Get("Authorization"))
+			mu.Unlock()
+			fakegithub.New(fakegithub.Options{}).ServeHTTP(w, r) // a good answer, of the wrong host
+		}))
+		defer other.Close()
+		github := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+		}))
+		defer github.Close()
+		// The programs trust the test's certificate as they trust GitHub's.
+		certFile := filepath.Join(t.TempDir(), "github.pem")
+		cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: github.Certificate().Raw})
+		if err := os.WriteFile(certFile, cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := start(t, n, lesson.Options{GitHubURL: github.URL + "/", Env: map[string]string{
+			"GITHUB_API_URL": github.URL + "/", "GITHUB_TOKEN": token, "SSL_CERT_FILE": certFile,
+		}})
+
+		a := call(t, s.URL+"/git/golang/go", nil)
+		wantError(t, a, http.StatusBadGateway, "GitHub request failed", 5*time.Second)
+		service := "contributors" // step 5's single program calls itself the gateway
+		if n == 5 {
+			service = "gateway"
+		}
+		marked(t, s.Jaeger, a.header.Get("X-Trace-Id"), service, "fetchContributorStats", "another host")
+		mu.Lock()
+		defer mu.Unlock()
+		for _, got := range stolen {
+			if strings.Contains(got, token) {
+				t.Errorf("the other host got Authorization %q", got)
 			}
 		}
 		alive(t, s)
