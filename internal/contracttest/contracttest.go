@@ -106,6 +106,11 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
+	t.Run("methods other than GET", func(t *testing.T) {
+		t.Parallel()
+		MethodNotAllowed(t, base)
+	})
+
 	failures := []struct {
 		name, path string
 		status     int
@@ -163,6 +168,31 @@ func Run(t *testing.T, start Start) {
 				}
 			}
 		})
+	}
+}
+
+// MethodNotAllowed checks that methods other than GET (and HEAD) get 405
+// with Allow and a JSON error, on a route that exists and on one that
+// does not: every route of the tutorial is GET.
+func MethodNotAllowed(t *testing.T, base string) {
+	t.Helper()
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		for _, path := range []string{"/git/golang/go", "/healthz", "/nothing/here"} {
+			req, _ := http.NewRequest(method, base+path, strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			var body Response
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || err != nil || !strings.Contains(body.Error, "method not allowed") {
+				t.Errorf("%s %s = %s %+v (%v), want 405 with a JSON error", method, path, resp.Status, body, err)
+			}
+			if allow := resp.Header.Get("Allow"); !strings.Contains(allow, http.MethodGet) {
+				t.Errorf("%s %s: Allow %q, want GET", method, path, allow)
+			}
+		}
 	}
 }
 

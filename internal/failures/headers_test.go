@@ -1,6 +1,7 @@
 package failures
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -94,4 +95,30 @@ func withTrace(header http.Header) http.Header {
 	header = header.Clone()
 	header.Set("Uber-Trace-Id", "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1")
 	return header
+}
+
+// TestMethodNotAllowed: every route is GET; another method gets 405 with
+// Allow and a JSON error, not a 404 that says the route does not exist.
+func TestMethodNotAllowed(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+			req, _ := http.NewRequest(method, s.URL+"/git/golang/go", strings.NewReader(`{"x":1}`))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct{ Error string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || err != nil || !strings.Contains(body.Error, "method not allowed") {
+				t.Errorf("%s /git/golang/go = %s %q (%v), want 405 with a JSON error", method, resp.Status, body.Error, err)
+			}
+			if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") {
+				t.Errorf("%s: Allow %q, want GET", method, allow)
+			}
+		}
+		wantOK(t, s, "golang/go")
+		alive(t, s)
+	})
 }

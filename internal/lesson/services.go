@@ -259,6 +259,7 @@ func testAnswersAndStatuses(t *testing.T, g Gateway) {
 				tc.path, status, body.Error, header.Get("Retry-After"), tc.status, tc.message, tc.retryAfter)
 		}
 	}
+	contracttest.MethodNotAllowed(t, base)
 }
 
 // testContributorsFailing: nobody listens at CONTRIBUTORS_URL (502), or
@@ -335,6 +336,10 @@ func (c Contributors) Start(t *testing.T, token string) (*fakegithub.Server, str
 func TestContributors(t *testing.T, c Contributors) {
 	t.Run("raw statistics", func(t *testing.T) { testRawStats(t, c) })
 	t.Run("GitHub's failures become statuses", func(t *testing.T) { testGitHubFailures(t, c) })
+	t.Run("methods other than GET", func(t *testing.T) {
+		_, base := c.Start(t, "")
+		contracttest.MethodNotAllowed(t, base)
+	})
 }
 
 // testRawStats: the contributors service passes GitHub's statistics on as

@@ -58,7 +58,7 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats/{owner}/{repo}", a.getStats)
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 

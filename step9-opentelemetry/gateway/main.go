@@ -87,7 +87,7 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
