@@ -224,3 +224,29 @@ func TestContributorsDown(t *testing.T) {
 	}, func() string { return "still " + last.error })
 	alive(t, s)
 }
+
+// TestGatewayRefusesBadNames: the gateway checks owner and repository
+// names itself, as the monoliths do. A name it let through would be
+// escaped into the contributors service's URL (',' and ';' grow to three
+// bytes each), past that service's header limit: the client got "the
+// contributors service answered 431". It gets the monolith's 400, and no
+// other service is called.
+func TestGatewayRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	for _, tc := range []struct{ path, says string }{
+		{"/git/" + strings.Repeat(",", 7000) + "/repo", "invalid owner"},
+		{"/git/golang/" + strings.Repeat(";", 7000), "invalid repository name"},
+		{"/git/bad_owner/repo", "invalid owner"},
+	} {
+		a := call(t, s.URL+tc.path, nil)
+		wantError(t, a, http.StatusBadRequest, tc.says, 2*time.Second)
+		trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
+		if _, called := findSpan(trace, "gateway", "fetchStats", nil); called {
+			t.Errorf("%.30s…: the gateway called the contributors service:%s", tc.path, describe(trace))
+		}
+	}
+	wantOK(t, s, "golang/go")
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
+}

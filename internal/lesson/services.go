@@ -213,6 +213,7 @@ func TestGateway(t *testing.T, g Gateway) {
 			testContributorsFailing(t, g, GatewayOptions{HTTPTimeout: 200 * time.Millisecond},
 				"/git/hanging/repo", http.StatusGatewayTimeout, "did not answer in time")
 		}},
+		{"bad names", testBadNames},
 		{"no reply in time", testNoReplyInTime},
 		{"Redis down", testRedisDown},
 	} {
@@ -260,6 +261,27 @@ func testAnswersAndStatuses(t *testing.T, g Gateway) {
 		}
 	}
 	contracttest.MethodNotAllowed(t, base)
+}
+
+// testBadNames: the gateway refuses a name GitHub cannot have itself, with
+// the monoliths' 400, and calls nobody: escaped into the contributors
+// service's URL, a long name could outgrow its header limit (a 431).
+func testBadNames(t *testing.T, g Gateway) {
+	rig := g.Start(t, GatewayOptions{})
+	for _, tc := range []struct{ path, message string }{
+		{"/git/bad_owner/repo", "invalid owner"},
+		{"/git/" + strings.Repeat(",", 5000) + "/repo", "invalid owner"},
+		{"/git/owner/r%C3%A9po", "invalid repository name"},
+		{"/git/owner/" + strings.Repeat(";", 5000), "invalid repository name"},
+	} {
+		status, _, body := contracttest.Get(t, rig.URL+tc.path)
+		if status != http.StatusBadRequest || !strings.Contains(body.Error, tc.message) || len(body.Error) > 1200 {
+			t.Errorf("GET %.60s… = %d %.200q, want 400 naming %q in a bounded message", tc.path, status, body.Error, tc.message)
+		}
+	}
+	if n := len(rig.Contributors.Headers()); n > 0 {
+		t.Errorf("the contributors service got %d requests for names the gateway should refuse", n)
+	}
 }
 
 // testContributorsFailing: nobody listens at CONTRIBUTORS_URL (502), or

@@ -64,7 +64,7 @@ func (a *app) routes() http.Handler {
 
 func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	owner, repo := r.PathValue("owner"), r.PathValue("repo")
-	if err := validateRepo(owner, repo); err != nil {
+	if err := web.ValidateRepo(owner, repo); err != nil {
 		web.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -63,24 +62,6 @@ func tokenSafe(base *url.URL) bool {
 	ip := net.ParseIP(base.Hostname())
 	return base.Scheme == "https" ||
 		base.Scheme == "http" && (base.Hostname() == "localhost" || ip != nil && ip.IsLoopback())
-}
-
-// GitHub's naming rules: a login is letters, digits and single hyphens
-// (at most 39 characters); a repository name is letters, digits, '.', '-'
-// and '_' (at most 100). Checking here saves a call that could only fail.
-var (
-	validOwner = regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
-	validRepo  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-)
-
-func validateRepo(owner, repo string) error {
-	if len(owner) > 39 || !validOwner.MatchString(owner) {
-		return fmt.Errorf("invalid owner %.40q: GitHub logins are letters, digits and single hyphens, at most 39 characters", owner)
-	}
-	if len(repo) > 100 || !validRepo.MatchString(repo) || repo == "." || repo == ".." {
-		return fmt.Errorf("invalid repository name %.100q: letters, digits, '.', '-' and '_', at most 100 characters", repo)
-	}
-	return nil
 }
 
 // GitHub computes statistics in the background: a repository it has not

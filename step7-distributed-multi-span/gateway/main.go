@@ -101,6 +101,13 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 	owner, repo := r.PathValue("owner"), r.PathValue("repo")
 	// A tag describes the whole span: this request is about this repository.
 	opentracing.SpanFromContext(r.Context()).SetTag("repo", owner+"/"+repo)
+	// A bad name is our client's mistake: say so here, before it goes into
+	// the contributors service's URL (escaped, a long one can outgrow its
+	// header limit and come back as a 431).
+	if err := web.ValidateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {

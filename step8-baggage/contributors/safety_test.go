@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 )
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
@@ -19,4 +20,4 @@ func TestTokenFollowsNoRedirect(t *testing.T) {
 // FuzzValidateRepo: the route's owner/repo validation never panics, takes
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
-func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, validateRepo) }
+func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }

@@ -102,6 +102,13 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 	span := opentracing.SpanFromContext(r.Context())
 	// A tag describes the whole span: this request is about this repository.
 	span.SetTag("repo", owner+"/"+repo)
+	// A bad name is our client's mistake: say so here, before it goes into
+	// the contributors service's URL (escaped, a long one can outgrow its
+	// header limit and come back as a 431).
+	if err := web.ValidateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	// Baggage travels on with the trace: the cleaner, two hops away, learns
 	// who asked (gateway/baggage.go).
 	span.SetBaggageItem(requestedByKey, requestedBy(r))
