@@ -9,6 +9,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -106,6 +107,12 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
+	t.Run("crafted statistics", func(t *testing.T) {
+		t.Parallel()
+		status, _, body := Get(t, base+"/git/overflow/repo")
+		WantNoOverflow(t, status, body.Contributors)
+	})
+
 	t.Run("methods other than GET", func(t *testing.T) {
 		t.Parallel()
 		MethodNotAllowed(t, base)
@@ -168,6 +175,18 @@ func Run(t *testing.T, start Start) {
 				}
 			}
 		})
+	}
+}
+
+// WantNoOverflow checks the answer for the stand-in's overflow/ owner
+// (fakegithub.Overflow): 200, and counts that did not wrap round. A week
+// with a negative count counts nothing; a sum past the largest int stops
+// there.
+func WantNoOverflow(t *testing.T, status int, got []Contributor) {
+	t.Helper()
+	want := []Contributor{{"big", math.MaxInt64}, {"ghost", math.MaxInt64}, {"negative", 3}}
+	if status != http.StatusOK || !slices.Equal(got, want) {
+		t.Errorf("crafted statistics: %d %v, want 200 %v", status, got, want)
 	}
 }
 

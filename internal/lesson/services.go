@@ -434,6 +434,17 @@ func TestCleaner(t *testing.T, c Cleaner) {
 		answer, err := c.CleanJob(context.Background(), Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), nil))
 		WantCleaned(t, answer, err, "torvalds", "linux")
 	})
+	t.Run("crafted counts", func(t *testing.T) {
+		answer, err := c.CleanJob(context.Background(), Job(t, "overflow/repo", fakegithub.Overflow(), nil))
+		var got []contracttest.Contributor
+		if err == nil {
+			err = json.Unmarshal(answer, &got)
+		}
+		if err != nil {
+			t.Fatalf("answer = %s, %v", answer, err)
+		}
+		contracttest.WantNoOverflow(t, http.StatusOK, got)
+	})
 	t.Run("unreadable statistics", func(t *testing.T) {
 		answer, err := c.CleanJob(context.Background(), Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 		if err == nil || answer != nil {
