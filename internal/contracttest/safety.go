@@ -1,6 +1,8 @@
 package contracttest
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,6 +100,41 @@ func TokenFollowsNoRedirect(t *testing.T, newClient NewClient) {
 	resp.Body.Close()
 	if moved != "Bearer "+Token {
 		t.Errorf("after a redirect within the API: Authorization %q, want the bearer token", moved)
+	}
+}
+
+// SecretsStayOutOfErrors checks that a step's GitHub client keeps its
+// secrets out of the errors it returns, which the steps log and put in
+// spans: GitHub's error message may echo the request's Authorization
+// header, and a user:password@ in GITHUB_API_URL is not used (go-github's
+// errors, and every span's http.url, would repeat it).
+func SecretsStayOutOfErrors(t *testing.T, newClient NewClient) {
+	var password string // what GitHub got as basic auth
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, password, _ = r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"message": "Bad credentials: Authorization: %s", "status": "401"}`, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+
+	const secretPassword = "urlpassword"
+	apiURL := strings.Replace(echo.URL, "http://", "http://learner:"+secretPassword+"@", 1) + "/"
+	client := newClient(apiURL, Token)
+	if client.BaseURL.User != nil {
+		t.Errorf("GITHUB_API_URL's user:password@ is kept: %s", client.BaseURL.Redacted())
+	}
+	_, _, err := client.Repositories.ListContributorsStats(context.Background(), "golang", "go")
+	if err == nil {
+		t.Fatal("a 401 from GitHub gave no error")
+	}
+	for name, secret := range map[string]string{"the token": Token, "GITHUB_API_URL's password": secretPassword} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error names %s: %v", name, err)
+		}
+	}
+	if password != "" {
+		t.Errorf("GitHub got GITHUB_API_URL's password %q as basic auth", password)
 	}
 }
 
