@@ -115,12 +115,12 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})
