@@ -1,11 +1,13 @@
 package failures
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
@@ -121,4 +123,42 @@ func TestMethodNotAllowed(t *testing.T) {
 		wantOK(t, s, "golang/go")
 		alive(t, s)
 	})
+}
+
+// TestCallerTraceContext: the trust boundary. A client sends the gateway a
+// trace context of its own, made up, with the sampled flag off. The
+// gateway, the edge, neither joins that trace (our spans would land in
+// someone else's) nor lets its flag switch tracing off: the request's
+// trace is a new one, recorded across the three services, named by
+// X-Trace-Id, and its gateway span names the caller's trace in the tag
+// caller.trace_id. Jaeger has no trace under the caller's ID.
+func TestCallerTraceContext(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	const caller = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+	for _, flags := range []string{"0", "1"} { // not sampled, sampled
+		a := call(t, s.URL+"/git/golang/go", http.Header{"Uber-Trace-Id": {caller + ":5ca1ab1e5ca1ab1e:0:" + flags}})
+		if a.status != http.StatusOK {
+			t.Fatalf("flags %s: %d %q, want 200", flags, a.status, a.error)
+		}
+		traceID := a.header.Get("X-Trace-Id")
+		if traceID == caller || traceID == "" {
+			t.Fatalf("flags %s: X-Trace-Id %q, want a trace of the gateway's own", flags, traceID)
+		}
+		trace := wantSpan(t, s.Jaeger, traceID, "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
+			tag, _ := s.Tag("caller.trace_id")
+			return s.ParentID() == "" && tag == caller
+		}, "no parent and caller.trace_id="+caller)
+		if _, ok := findSpan(trace, "contributors", "fetchContributorStats", nil); !ok {
+			wantSpan(t, s.Jaeger, traceID, "contributors", "fetchContributorStats", nil, "")
+		}
+		wantSpan(t, s.Jaeger, traceID, "cleaner", "cleanJob", nil, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if trace, err := s.Jaeger.Client().WaitForTrace(ctx, caller, func(jaeger.Trace) bool { return true }); err == nil {
+		t.Errorf("Jaeger has spans in the caller's trace %s:%s", caller, describe(trace))
+	}
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
 }

@@ -85,7 +85,7 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
