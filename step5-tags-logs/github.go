@@ -129,7 +129,9 @@ func fetchContributorStats(ctx context.Context, client *github.Client, owner, re
 	ext.HTTPMethod.Set(span, http.MethodGet)
 	ext.HTTPUrl.Set(span, fmt.Sprintf("%srepos/%s/%s/stats/contributors", client.BaseURL, owner, repo))
 	defer func() {
-		if err != nil {
+		if errors.Is(err, context.Canceled) { // our client gave up: no failure of ours
+			span.LogFields(log.String("event", "the client gave up"))
+		} else if err != nil {
 			ext.Error.Set(span, true)
 			span.LogFields(log.Error(err)) // a log: what went wrong, and when
 		}
@@ -182,6 +184,10 @@ func writeGitHubError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusTooManyRequests, "GitHub's rate limit was hit; try again later")
 	case errors.As(err, &response) && response.Response.StatusCode == http.StatusNotFound:
 		writeError(w, http.StatusNotFound, "repository not found on GitHub")
+	case errors.Is(err, context.Canceled):
+		// Our client gave up before we answered: no failure of ours, and
+		// nobody reads this. nginx's 499 ("client closed request") says so.
+		writeError(w, 499, "the client closed the request")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
 	case errors.Is(err, errStatsNotReady):

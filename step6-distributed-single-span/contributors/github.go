@@ -139,6 +139,10 @@ func writeGitHubError(w http.ResponseWriter, err error) {
 		web.WriteError(w, http.StatusTooManyRequests, "GitHub's rate limit was hit; try again later")
 	case errors.As(err, &response) && response.Response.StatusCode == http.StatusNotFound:
 		web.WriteError(w, http.StatusNotFound, "repository not found on GitHub")
+	case errors.Is(err, context.Canceled):
+		// Our client gave up before we answered: no failure of ours, and
+		// nobody reads this. nginx's 499 ("client closed request") says so.
+		web.WriteError(w, 499, "the client closed the request")
 	case errors.Is(err, context.DeadlineExceeded):
 		web.WriteError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
 	case errors.Is(err, errStatsNotReady):

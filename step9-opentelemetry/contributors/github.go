@@ -110,7 +110,9 @@ func fetchContributorStats(ctx context.Context, client *github.Client, owner, re
 	ext.HTTPMethod.Set(span, http.MethodGet)
 	ext.HTTPUrl.Set(span, fmt.Sprintf("%srepos/%s/%s/stats/contributors", client.BaseURL, owner, repo))
 	defer func() {
-		if err != nil {
+		if errors.Is(err, context.Canceled) { // our client gave up: no failure of ours
+			span.LogFields(log.String("event", "the client gave up"))
+		} else if err != nil {
 			ext.LogError(span, err) // the error tag, and a log: what went wrong, and when
 		}
 	}()
@@ -162,6 +164,10 @@ func writeGitHubError(w http.ResponseWriter, err error) {
 		web.WriteError(w, http.StatusTooManyRequests, "GitHub's rate limit was hit; try again later")
 	case errors.As(err, &response) && response.Response.StatusCode == http.StatusNotFound:
 		web.WriteError(w, http.StatusNotFound, "repository not found on GitHub")
+	case errors.Is(err, context.Canceled):
+		// Our client gave up before we answered: no failure of ours, and
+		// nobody reads this. nginx's 499 ("client closed request") says so.
+		web.WriteError(w, 499, "the client closed the request")
 	case errors.Is(err, context.DeadlineExceeded):
 		web.WriteError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
 	case errors.Is(err, errStatsNotReady):
