@@ -3,6 +3,7 @@ package tracing
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
@@ -47,6 +48,14 @@ func TestEdgeStartsANewTrace(t *testing.T) {
 		}
 		if got, _ := oteltest.Attr(span, "caller.trace_id").(string); got != tc.callerTag {
 			t.Errorf("traceparent %q: caller.trace_id = %q, want %q", tc.header, got, tc.callerTag)
+		}
+		// And a link to the caller's span, which OpenTracing could not make.
+		var linked []string
+		for _, link := range span.Links {
+			linked = append(linked, link.SpanContext.TraceID().String())
+		}
+		if want := []string{tc.callerTag}; tc.callerTag != "" && !slices.Equal(linked, want) || tc.callerTag == "" && len(linked) > 0 {
+			t.Errorf("traceparent %q: links to traces %q, want one to the caller's", tc.header, linked)
 		}
 	}
 }

@@ -96,7 +96,10 @@ func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header))
 		var span opentracing.Span
 		if edge { // a new trace; the caller's is only recorded
-			span = opentracing.StartSpan(r.Pattern, ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
+			// OpenTelemetry has span links: the bridge makes one of a
+			// FollowsFrom reference alone (README). The tag stays, for
+			// searching.
+			span = opentracing.StartSpan(r.Pattern, opentracing.FollowsFrom(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
 			if caller, ok := parent.(interface{ TraceID() trace.TraceID }); ok {
 				span.SetTag("caller.trace_id", caller.TraceID().String())
 			}
