@@ -10,6 +10,19 @@ import (
 // never in clear text across a network.
 func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newGitHubClient) }
 
+// TestTokenFollowsNoRedirect: GitHub's redirects are followed within its
+// API only; the token never goes to another host.
+func TestTokenFollowsNoRedirect(t *testing.T) {
+	contracttest.TokenFollowsNoRedirect(t, newGitHubClient)
+}
+
+// TestSecretsStayOutOfErrors: GitHub's error message that echoes the
+// token, and a password in GITHUB_API_URL, reach none of the errors that
+// are logged and put in spans.
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	contracttest.SecretsStayOutOfErrors(t, newGitHubClient)
+}
+
 // FuzzValidateRepo: the route's owner/repo validation never panics, takes
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).

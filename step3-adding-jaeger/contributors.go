@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"sort"
 
 	"github.com/google/go-github/v60/github"
@@ -29,7 +30,12 @@ func countCommits(stats []*github.ContributorStats) []contributor {
 			login = "ghost"
 		}
 		for _, week := range s.Weeks {
-			commits[login] += week.GetCommits()
+			// GitHub's counts are small and never negative. Crafted ones
+			// could wrap the sum round to a negative count: count a week
+			// only if it is positive, and stop at the largest int.
+			if n := week.GetCommits(); n > 0 {
+				commits[login] += min(n, math.MaxInt-commits[login])
+			}
 		}
 	}
 

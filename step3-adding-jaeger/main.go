@@ -98,6 +98,13 @@ func (a *app) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Every route is GET (Go answers HEAD alike): another method gets
+		// 405, not 404, as HTTP asks.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed; try GET /git/{owner}/{repo}")
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such route; try GET /git/{owner}/{repo}")
 	})
 	// ServeMux answers a path with "." or ".." in it with a redirect, in

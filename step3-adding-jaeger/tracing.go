@@ -62,7 +62,8 @@ func traceRequest(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		span := opentracing.StartSpan(r.Pattern) // "GET /git/{owner}/{repo}"
 		defer span.Finish()
-		if sc, ok := span.Context().(jaeger.SpanContext); ok {
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc, ok := span.Context().(jaeger.SpanContext); ok && sc.IsSampled() {
 			w.Header().Set("X-Trace-Id", sc.TraceID().String())
 		}
 		next(w, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))

@@ -68,7 +68,8 @@ func traceRequest(next http.HandlerFunc) http.HandlerFunc {
 		ext.SpanKindRPCServer.Set(span)
 		ext.HTTPMethod.Set(span, r.Method)
 		ext.HTTPUrl.Set(span, r.URL.String())
-		if sc, ok := span.Context().(jaeger.SpanContext); ok {
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc, ok := span.Context().(jaeger.SpanContext); ok && sc.IsSampled() {
 			w.Header().Set("X-Trace-Id", sc.TraceID().String())
 		}
 

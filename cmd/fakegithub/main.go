@@ -5,7 +5,8 @@
 //	GITHUB_API_URL=http://127.0.0.1:9090/ go run ./step1-monolith
 //
 // See internal/fakegithub for the owners that trigger GitHub's failures
-// (missing/, rate-limited/, too-many/, computing/, slow/, broken/, garbled/).
+// (missing/, rate-limited/, too-many/, computing/, slow/, broken/, garbled/,
+// overflow/).
 package main
 
 import (

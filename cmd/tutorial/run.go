@@ -646,6 +646,18 @@ func stopAll(stops []func() error) error {
 	return errors.Join(errs...)
 }
 
+// withoutPassword is rawURL without its user:password@, for printing: a
+// password in GITHUB_API_URL is nobody's business (the programs do not
+// use it either: GitHub takes GITHUB_TOKEN).
+func withoutPassword(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(GITHUB_API_URL is not a URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
 // urls lists where things are, for the learner.
 func (r *runner) urls() string {
 	var b strings.Builder
@@ -673,7 +685,7 @@ func (r *runner) urls() string {
 		case !r.sendToken():
 			note = " (from GITHUB_API_URL; not HTTPS, so GITHUB_TOKEN is not sent)"
 		}
-		line("GitHub", r.cfg.GitHubURL+note)
+		line("GitHub", withoutPassword(r.cfg.GitHubURL)+note)
 	}
 	if step.NeedsRedis() {
 		// The port may not be 6379 (a system Redis had it): the command

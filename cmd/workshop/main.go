@@ -227,7 +227,7 @@ func check(w io.Writer, step, dir string) int {
 		if i < len(result.Traces) && result.Traces[i] != "" {
 			sentWith := ""
 			if r.FromClient {
-				sentWith = ", sent with a trace context of the check's own (its span, the parent, is not in Jaeger)"
+				sentWith = ", sent with a trace context of the check's own, from outside (the gateway starts a new trace and names the check's in caller.trace_id)"
 			}
 			fmt.Fprintf(w, "\nThe trace of GET %s%s:\n%s", r.Path, sentWith, indent(result.Traces[i], "  "))
 		}

@@ -9,6 +9,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -106,6 +107,17 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
+	t.Run("crafted statistics", func(t *testing.T) {
+		t.Parallel()
+		status, _, body := Get(t, base+"/git/overflow/repo")
+		WantNoOverflow(t, status, body.Contributors)
+	})
+
+	t.Run("methods other than GET", func(t *testing.T) {
+		t.Parallel()
+		MethodNotAllowed(t, base)
+	})
+
 	failures := []struct {
 		name, path string
 		status     int
@@ -163,6 +175,43 @@ func Run(t *testing.T, start Start) {
 				}
 			}
 		})
+	}
+}
+
+// WantNoOverflow checks the answer for the stand-in's overflow/ owner
+// (fakegithub.Overflow): 200, and counts that did not wrap round. A week
+// with a negative count counts nothing; a sum past the largest int stops
+// there.
+func WantNoOverflow(t *testing.T, status int, got []Contributor) {
+	t.Helper()
+	want := []Contributor{{"big", math.MaxInt64}, {"ghost", math.MaxInt64}, {"negative", 3}}
+	if status != http.StatusOK || !slices.Equal(got, want) {
+		t.Errorf("crafted statistics: %d %v, want 200 %v", status, got, want)
+	}
+}
+
+// MethodNotAllowed checks that methods other than GET (and HEAD) get 405
+// with Allow and a JSON error, on a route that exists and on one that
+// does not: every route of the tutorial is GET.
+func MethodNotAllowed(t *testing.T, base string) {
+	t.Helper()
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		for _, path := range []string{"/git/golang/go", "/healthz", "/nothing/here"} {
+			req, _ := http.NewRequest(method, base+path, strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			var body Response
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || err != nil || !strings.Contains(body.Error, "method not allowed") {
+				t.Errorf("%s %s = %s %+v (%v), want 405 with a JSON error", method, path, resp.Status, body, err)
+			}
+			if allow := resp.Header.Get("Allow"); !strings.Contains(allow, http.MethodGet) {
+				t.Errorf("%s %s: Allow %q, want GET", method, path, allow)
+			}
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package contracttest
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,6 +55,86 @@ func TokenStaysHome(t *testing.T, newClient NewClient) {
 		if got := sent(apiURL); got != "" {
 			t.Errorf("GITHUB_API_URL=%s: Authorization %q, want none: plain http to another machine", apiURL, got)
 		}
+	}
+}
+
+// TokenFollowsNoRedirect checks that a step's GitHub client sends its token
+// to the API's host and to no other, however GitHub redirects: go-github
+// adds the token to every request, redirects included. A redirect within
+// the API (a renamed repository) still gets it.
+func TokenFollowsNoRedirect(t *testing.T, newClient NewClient) {
+	var elsewhere []string // the Authorization headers the other host saw
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("Authorization"))
+		w.Write([]byte("[]"))
+	}))
+	defer other.Close()
+	var moved string // the Authorization header of the redirect within the API
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away": // another host: same machine, another port
+			http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)
+		case "/renamed":
+			http.Redirect(w, r, "/moved", http.StatusMovedPermanently)
+		case "/moved":
+			moved = r.Header.Get("Authorization")
+			w.Write([]byte("[]"))
+		}
+	}))
+	defer api.Close()
+
+	client := newClient(api.URL+"/", Token).Client()
+	if resp, err := client.Get(api.URL + "/away"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a redirect to another host was followed: %s", resp.Status)
+	}
+	for _, got := range elsewhere {
+		if got != "" {
+			t.Errorf("the other host got Authorization %q", got)
+		}
+	}
+	resp, err := client.Get(api.URL + "/renamed")
+	if err != nil {
+		t.Fatalf("a redirect within the API: %v", err)
+	}
+	resp.Body.Close()
+	if moved != "Bearer "+Token {
+		t.Errorf("after a redirect within the API: Authorization %q, want the bearer token", moved)
+	}
+}
+
+// SecretsStayOutOfErrors checks that a step's GitHub client keeps its
+// secrets out of the errors it returns, which the steps log and put in
+// spans: GitHub's error message may echo the request's Authorization
+// header, and a user:password@ in GITHUB_API_URL is not used (go-github's
+// errors, and every span's http.url, would repeat it).
+func SecretsStayOutOfErrors(t *testing.T, newClient NewClient) {
+	var password string // what GitHub got as basic auth
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, password, _ = r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"message": "Bad credentials: Authorization: %s", "status": "401"}`, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+
+	const secretPassword = "urlpassword"
+	apiURL := strings.Replace(echo.URL, "http://", "http://learner:"+secretPassword+"@", 1) + "/"
+	client := newClient(apiURL, Token)
+	if client.BaseURL.User != nil {
+		t.Errorf("GITHUB_API_URL's user:password@ is kept: %s", client.BaseURL.Redacted())
+	}
+	_, _, err := client.Repositories.ListContributorsStats(context.Background(), "golang", "go")
+	if err == nil {
+		t.Fatal("a 401 from GitHub gave no error")
+	}
+	for name, secret := range map[string]string{"the token": Token, "GITHUB_API_URL's password": secretPassword} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error names %s: %v", name, err)
+		}
+	}
+	if password != "" {
+		t.Errorf("GitHub got GITHUB_API_URL's password %q as basic auth", password)
 	}
 }
 

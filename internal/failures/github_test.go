@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 )
@@ -84,4 +85,25 @@ func TestGitHubHangs(t *testing.T) {
 func TestGitHubGarbledBody(t *testing.T) {
 	testGitHub(t, githubRow{"/git/garbled/repo", http.StatusBadGateway, "GitHub",
 		"invalid character", 2 * time.Second, http.StatusOK})
+}
+
+// TestGitHubCraftedStatistics: statistics no GitHub sends, crafted to
+// overflow the int64 commit counts (the stand-in's overflow/ owner):
+// counts near the largest int64, and negative ones. The client gets its
+// 200 with no count wrapped round to a negative number: a negative week
+// counts nothing, and a sum stops at the largest int.
+func TestGitHubCraftedStatistics(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		a := call(t, s.URL+"/git/overflow/repo", nil)
+		if a.status != http.StatusOK {
+			t.Fatalf("GET /git/overflow/repo = %d %q, want 200", a.status, a.error)
+		}
+		_, _, body := contracttest.Get(t, s.URL+"/git/overflow/repo")
+		contracttest.WantNoOverflow(t, http.StatusOK, body.Contributors)
+		alive(t, s)
+		if n == 7 {
+			noDeadLetters(t, redisOf(t, s))
+		}
+	})
 }

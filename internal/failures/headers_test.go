@@ -1,10 +1,13 @@
 package failures
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
@@ -94,4 +97,68 @@ func withTrace(header http.Header) http.Header {
 	header = header.Clone()
 	header.Set("Uber-Trace-Id", "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1")
 	return header
+}
+
+// TestMethodNotAllowed: every route is GET; another method gets 405 with
+// Allow and a JSON error, not a 404 that says the route does not exist.
+func TestMethodNotAllowed(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+			req, _ := http.NewRequest(method, s.URL+"/git/golang/go", strings.NewReader(`{"x":1}`))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct{ Error string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || err != nil || !strings.Contains(body.Error, "method not allowed") {
+				t.Errorf("%s /git/golang/go = %s %q (%v), want 405 with a JSON error", method, resp.Status, body.Error, err)
+			}
+			if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") {
+				t.Errorf("%s: Allow %q, want GET", method, allow)
+			}
+		}
+		wantOK(t, s, "golang/go")
+		alive(t, s)
+	})
+}
+
+// TestCallerTraceContext: the trust boundary. A client sends the gateway a
+// trace context of its own, made up, with the sampled flag off. The
+// gateway, the edge, neither joins that trace (our spans would land in
+// someone else's) nor lets its flag switch tracing off: the request's
+// trace is a new one, recorded across the three services, named by
+// X-Trace-Id, and its gateway span names the caller's trace in the tag
+// caller.trace_id. Jaeger has no trace under the caller's ID.
+func TestCallerTraceContext(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	const caller = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+	for _, flags := range []string{"0", "1"} { // not sampled, sampled
+		a := call(t, s.URL+"/git/golang/go", http.Header{"Uber-Trace-Id": {caller + ":5ca1ab1e5ca1ab1e:0:" + flags}})
+		if a.status != http.StatusOK {
+			t.Fatalf("flags %s: %d %q, want 200", flags, a.status, a.error)
+		}
+		traceID := a.header.Get("X-Trace-Id")
+		if traceID == caller || traceID == "" {
+			t.Fatalf("flags %s: X-Trace-Id %q, want a trace of the gateway's own", flags, traceID)
+		}
+		trace := wantSpan(t, s.Jaeger, traceID, "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
+			tag, _ := s.Tag("caller.trace_id")
+			return s.ParentID() == "" && tag == caller
+		}, "no parent and caller.trace_id="+caller)
+		if _, ok := findSpan(trace, "contributors", "fetchContributorStats", nil); !ok {
+			wantSpan(t, s.Jaeger, traceID, "contributors", "fetchContributorStats", nil, "")
+		}
+		wantSpan(t, s.Jaeger, traceID, "cleaner", "cleanJob", nil, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if trace, err := s.Jaeger.Client().WaitForTrace(ctx, caller, func(jaeger.Trace) bool { return true }); err == nil {
+		t.Errorf("Jaeger has spans in the caller's trace %s:%s", caller, describe(trace))
+	}
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
 }

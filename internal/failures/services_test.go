@@ -2,12 +2,14 @@ package failures
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 )
 
@@ -257,4 +259,100 @@ func TestContributorsDown(t *testing.T) {
 		return last.status == http.StatusOK
 	}, func() string { return "still " + last.error })
 	alive(t, s)
+}
+
+// TestGatewayRefusesBadNames: the gateway checks owner and repository
+// names itself, as the monoliths do. A name it let through would be
+// escaped into the contributors service's URL (',' and ';' grow to three
+// bytes each), past that service's header limit: the client got "the
+// contributors service answered 431". It gets the monolith's 400, and no
+// other service is called.
+func TestGatewayRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	s := start(t, 7, lesson.Options{})
+	for _, tc := range []struct{ path, says string }{
+		{"/git/" + strings.Repeat(",", 7000) + "/repo", "invalid owner"},
+		{"/git/golang/" + strings.Repeat(";", 7000), "invalid repository name"},
+		{"/git/bad_owner/repo", "invalid owner"},
+	} {
+		a := call(t, s.URL+tc.path, nil)
+		wantError(t, a, http.StatusBadRequest, tc.says, 2*time.Second)
+		trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
+		if _, called := findSpan(trace, "gateway", "fetchStats", nil); called {
+			t.Errorf("%.30s…: the gateway called the contributors service:%s", tc.path, describe(trace))
+		}
+	}
+	wantOK(t, s, "golang/go")
+	alive(t, s)
+	noDeadLetters(t, redisOf(t, s))
+}
+
+// TestClientGivesUp: a client that gives up (curl -m 1) while the program
+// waits for GitHub (it hangs) or, in step 7, for the cleaner (stopped) is
+// no outage. The program logs the request with nginx's 499 (the client
+// closed the request), not 502 "unreachable" or 503 "Redis unavailable";
+// the request's span has http.status_code=499, and no span is marked
+// error=true, in any service (step 7's contributors service, whose client,
+// the gateway, gave up in turn, says 499 too).
+func TestClientGivesUp(t *testing.T) {
+	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		since := time.Now()
+		impatient := &http.Client{Timeout: time.Second}
+		giveUp := func(path string) {
+			if resp, err := impatient.Get(s.URL + path); err == nil {
+				resp.Body.Close()
+				t.Errorf("GET %s answered %s before the client gave up", path, resp.Status)
+			}
+		}
+		giveUp("/git/slow/repo") // GitHub hangs
+		requests := 1
+		if n == 7 {
+			if err := s.Programs["cleaner"].Stop(); err != nil {
+				t.Fatal(err)
+			}
+			giveUp("/git/golang/go") // the job waits for a cleaner
+			requests++
+		}
+
+		// The requests' spans, with their status; no span failed.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		var traces []jaeger.Trace
+		for len(traces) < requests {
+			var err error
+			traces, err = s.Jaeger.Client().Find(ctx, "gateway", "GET /git/{owner}/{repo}", since)
+			if err != nil {
+				t.Fatalf("%d of the %d traces: %v", len(traces), requests, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // the traces' last spans
+		traces, _ = s.Jaeger.Client().Find(ctx, "gateway", "GET /git/{owner}/{repo}", since)
+		for _, trace := range traces {
+			request, _ := findSpan(trace, "gateway", "GET /git/{owner}/{repo}", nil)
+			if status, _ := request.Tag("http.status_code"); fmt.Sprint(status) != "499" {
+				t.Errorf("the request's span has http.status_code %v, want 499:%s", status, describe(trace))
+			}
+			for _, span := range trace.Spans {
+				if errTag, _ := span.Tag("error"); errTag == true {
+					t.Errorf("%s's span %s is marked error=true:%s", trace.ServiceName(span), span.OperationName, describe(trace))
+				}
+			}
+		}
+		output := s.Public().Output()
+		if got := strings.Count(output, "status=499"); got != requests {
+			t.Errorf("the program logged %d requests with status=499, want %d:\n%s", got, requests, output)
+		}
+		for _, outage := range []string{"status=502", "status=503", "status=504"} {
+			if strings.Contains(output, outage) {
+				t.Errorf("the program logged %s for a client that gave up:\n%s", outage, output)
+			}
+		}
+		if n == 7 {
+			s.Programs["cleaner"].Restart(t)
+			queueDone(t, redisOf(t, s))
+		}
+		alive(t, s)
+	})
 }

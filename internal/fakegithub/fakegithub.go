@@ -22,6 +22,9 @@
 //	broken/*        500 Internal Server Error
 //	garbled/*       200 whose body is not JSON (an HTML page, as a proxy or
 //	                a captive portal in the way sends)
+//	overflow/*      200 with statistics no GitHub sends (Overflow): weekly
+//	                counts near the largest int64, and negative ones, whose
+//	                sums wrap round to negative numbers unless checked
 //
 // Every other repository gets synthetic statistics, including one or two
 // deleted accounts ("author": null), as real repositories have. Names are
@@ -138,6 +141,9 @@ func (s *Server) contributorStats(w http.ResponseWriter, r *http.Request) {
 		// It says JSON, as a misconfigured proxy may; it is not.
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		fmt.Fprint(w, Garbled)
+	case "overflow":
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(w).Encode(Overflow())
 	default:
 		if call <= s.opts.ComputeCalls {
 			w.WriteHeader(http.StatusAccepted) // GitHub sends 202 with an empty body

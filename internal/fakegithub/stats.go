@@ -3,6 +3,7 @@ package fakegithub
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strings"
 	"time"
 )
@@ -100,4 +101,24 @@ func hash(s string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(s))
 	return h.Sum32()
+}
+
+// Overflow returns the overflow/ owner's statistics, crafted to overflow a
+// sum of int64 commit counts: "big" has two weeks of math.MaxInt64
+// commits, a deleted account two of half as many and one more, and
+// "negative" a week of -10 commits and one of 3. Counted with a check,
+// no count comes out negative.
+func Overflow() []ContributorStats {
+	week := func(commits ...int) []WeeklyStat {
+		var weeks []WeeklyStat
+		for i, c := range commits {
+			weeks = append(weeks, WeeklyStat{W: firstWeek.AddDate(0, 0, 7*i).Unix(), C: c})
+		}
+		return weeks
+	}
+	return []ContributorStats{
+		{Total: math.MaxInt64, Weeks: week(math.MaxInt64, math.MaxInt64), Author: &Author{Login: "big", ID: 1, Type: "User"}},
+		{Total: math.MaxInt64, Weeks: week(math.MaxInt64/2+1, math.MaxInt64/2+1)},
+		{Total: -7, Weeks: week(-10, 3), Author: &Author{Login: "negative", ID: 2, Type: "User"}},
+	}
 }

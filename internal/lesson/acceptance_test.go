@@ -27,7 +27,7 @@ var previousStepIsTold = map[int][]string{
 	7: {
 		"no span of the contributors service in Jaeger at all | the contributors service's span starts a new trace",
 		"no span of the cleaner in Jaeger at all | the cleaner's span starts a new trace: is the span context in the message?",
-		`no span "fetchStats"`, "did not continue the trace in the request's uber-trace-id header",
+		`no span "fetchStats"`, "has no tag caller.trace_id",
 	},
 	8: {`no tag requested_by (want "alice")`},
 	9: {"step 9 reports with OpenTelemetry's SDK"},

@@ -69,7 +69,8 @@ read step 6's README and run it (make run STEP=6) instead.`},
   around the GitHub call, from the request's context.
 - Cleaner: extract the context from the message and start a consumer span "cleanJob" from it
   (FollowsFrom: the producer does not wait for it), with "countCommits" inside it.
-- The gateway also continues a trace its client sends (uber-trace-id).`},
+- The gateway is the edge: a trace its client sends (uber-trace-id) is untrusted input. Start a new trace
+  anyway, and tag the caller's trace ID as caller.trace_id (README: "The trust boundary").`},
 		{Name: "8", From: 7, Check: 8, Minutes: 15, Task: `Carry who asked to the cleaner as baggage, two hops away.
 - Gateway: read the client's name from the X-Requested-By header (a short name, or "anonymous") and set it
   as the baggage item "requested-by" on the request's span (span.SetBaggageItem). Nothing secret: baggage is
@@ -95,14 +96,16 @@ read step 6's README and run it (make run STEP=6) instead.`},
 - Baggage from the context: baggage.FromContext, baggage.ContextWithBaggage.`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
-1. make run STEP=7, then send your own trace context to the gateway, a trace ID and span ID you make up:
-     curl -si -H 'uber-trace-id: 5eed5eed5eed5eed5eed5eed5eed5eed:00000000000000aa:0:1' localhost:8000/git/golang/go | grep X-Trace-Id
-   The answer's X-Trace-Id is yours. go run ./cmd/trace 5eed5eed5eed5eed5eed5eed5eed5eed draws the trace:
-   the gateway's span hangs under span aa, which nobody reported.
-2. Send one to the contributors service directly (localhost:8001/stats/golang/go); then a malformed one
-   ('uber-trace-id: nonsense'): what trace do you get? And in step 6 (make run STEP=6)?
-3. In this copy, make the gateway ignore its client's header (in internal/tracing, start the request's span
-   without the extracted parent), and see what make check says. Then put it back.`},
+1. make run STEP=7, then send your own trace context to the contributors service, behind the gateway, a
+   trace ID and span ID you make up:
+     curl -s -o /dev/null -H 'uber-trace-id: 5eed5eed5eed5eed5eed5eed5eed5eed:00000000000000aa:0:1' localhost:8001/stats/golang/go
+   go run ./cmd/trace 5eed5eed5eed5eed5eed5eed5eed5eed draws your trace: the contributors' span hangs under
+   span aa, which nobody reported.
+2. Send the same to the gateway (localhost:8000/git/golang/go, with curl -si | grep X-Trace-Id): the
+   X-Trace-Id is not yours. The gateway is the edge: it starts a new trace and tags yours as caller.trace_id
+   (README: "The trust boundary"). Try flags 0 (not sampled), and a malformed one ('uber-trace-id: nonsense').
+3. In this copy, make the gateway continue its client's trace (in internal/tracing, start the edge's span as
+   a child of the extracted context), and see what make check says. Then put it back.`},
 	}
 }
 

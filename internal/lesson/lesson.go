@@ -50,13 +50,15 @@ type Request struct {
 	// Header is sent with the request.
 	Header map[string]string
 	// FromClient: the request carries a trace context of the check's own
-	// (uber-trace-id), and its first span must continue that trace.
+	// (uber-trace-id), a caller from outside. Its first span, the edge's,
+	// must not continue that trace: it starts a new one and names the
+	// caller's in the tag caller.trace_id (the trust boundary).
 	FromClient bool
 	// Spans are the spans the trace must hold, parents before children.
 	// Other spans may be there too.
 	Spans []Span
 	// NoOrphans: every span's parent is in the trace (one trace across
-	// every service), except the check's own for a FromClient request.
+	// every service).
 	NoOrphans bool
 	// Logged are what the programs must log once the request is answered.
 	Logged []Logged
@@ -112,9 +114,9 @@ type Elsewhere func(service, operation string) bool
 
 // Check checks trace, the trace of request r, against r's promise and
 // returns the broken promises, each with what to do; none if it holds.
-// clientSpan is the span ID of the check's own context for a FromClient
+// clientTrace is the trace ID of the check's own context for a FromClient
 // request.
-func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewhere) []string {
+func (r Request) Check(trace jaeger.Trace, clientTrace string, elsewhere Elsewhere) []string {
 	var problems []string
 	byID := map[string]jaeger.Span{}
 	for _, s := range trace.Spans {
@@ -138,9 +140,13 @@ func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewher
 		parent, hasParent := byID[got.ParentID()]
 		switch {
 		case want.Parent == "" && r.FromClient:
-			if got.ParentID() != clientSpan {
+			if got.ParentID() != "" {
 				problems = append(problems, fmt.Sprintf(
-					"%s did not continue the trace in the request's uber-trace-id header: extract the span context from the headers (Tracer.Extract with opentracing.HTTPHeaders) and start the span as its child", want))
+					"%s continued the trace in its client's uber-trace-id header: the gateway is the edge, and a trace context from outside is untrusted input: start a new trace (see the README's \"The trust boundary\")", want))
+			}
+			if caller, _ := got.Tag("caller.trace_id"); fmt.Sprint(caller) != clientTrace {
+				problems = append(problems, fmt.Sprintf(
+					"%s has no tag caller.trace_id naming the trace in its client's uber-trace-id header (%s): extract the client's span context (Tracer.Extract with opentracing.HTTPHeaders) and tag its trace ID, for the caller to find our trace", want, clientTrace))
 			}
 		case want.Parent == "" && got.ParentID() != "":
 			problems = append(problems, fmt.Sprintf("%s has a parent (%s); it should start the trace", want, describe(trace, parent, hasParent)))
@@ -184,7 +190,7 @@ func (r Request) Check(trace jaeger.Trace, clientSpan string, elsewhere Elsewher
 	}
 	if r.NoOrphans {
 		for _, s := range trace.Spans {
-			if id := s.ParentID(); id != "" && id != clientSpan {
+			if id := s.ParentID(); id != "" {
 				if _, ok := byID[id]; !ok {
 					problems = append(problems, fmt.Sprintf("%s span %q has a parent that is not in the trace: a span context was passed on, but its span never reached Jaeger (is it finished? does its service flush on exit?)",
 						trace.ServiceName(s), s.OperationName))

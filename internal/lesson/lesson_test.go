@@ -194,13 +194,18 @@ func TestClientTraceContext(t *testing.T) {
 	if !r.FromClient {
 		t.Fatal("step 7's second request does not send a trace context of its own")
 	}
-	trace := traceOf(fakeSpan{service: "gateway", operation: request, parent: 5})
-	trace.Spans[0].References[0].SpanID = "c0ffee"
-	wantProblems(t, r.Check(trace, "c0ffee", nowhere))
-	wantProblems(t, r.Check(trace, "beef", nowhere), "did not continue the trace in the request's uber-trace-id header")
-	// A gateway that ignores the header starts a trace of its own.
+	// The edge starts a new trace and names the caller's.
+	caller := map[string]any{"caller.trace_id": "c0ffee"}
+	edge := traceOf(fakeSpan{service: "gateway", operation: request, parent: -1, tags: caller})
+	wantProblems(t, r.Check(edge, "c0ffee", nowhere))
+	wantProblems(t, r.Check(edge, "beef", nowhere), "has no tag caller.trace_id")
+	// A gateway that ignores the header starts a trace, but loses the caller's.
 	wantProblems(t, r.Check(traceOf(fakeSpan{service: "gateway", operation: request, parent: -1}), "c0ffee", nowhere),
-		"did not continue the trace in the request's uber-trace-id header")
+		"has no tag caller.trace_id")
+	// A gateway that continues the caller's trace crosses the trust boundary.
+	joined := traceOf(fakeSpan{service: "gateway", operation: request, parent: 5, tags: caller})
+	joined.Spans[0].References[0].SpanID = "c0ffee"
+	wantProblems(t, r.Check(joined, "c0ffee", nowhere), "continued the trace in its client's uber-trace-id header")
 }
 
 // TestLessonsAreWellFormed: each lesson's spans name parents promised

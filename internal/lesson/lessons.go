@@ -214,7 +214,8 @@ func lesson7() Lesson {
 		Title: "propagation over HTTP headers and inside queue messages: one trace across three services",
 		Requests: []Request{
 			{Path: "/git/golang/go", Status: 200, Spans: tree, NoOrphans: true},
-			// The propagation experiment: a client's own trace context.
+			// The trust boundary: a client's own trace context is recorded,
+			// not continued.
 			{Path: "/git/golang/go", Status: 200, FromClient: true, Spans: []Span{requestSpan()}},
 		},
 	}

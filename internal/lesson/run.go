@@ -306,9 +306,9 @@ func (s *Stack) Check(t testing.TB, r Request) (problems []string, tree string) 
 
 // sent is a request sent, and what its answer says.
 type sent struct {
-	traceID    string // the answer's X-Trace-Id
-	clientSpan string // the span ID of the check's own trace context
-	problems   []string
+	traceID     string // the answer's X-Trace-Id
+	clientTrace string // the trace ID of the check's own trace context
+	problems    []string
 }
 
 func (s *Stack) send(t testing.TB, r Request) sent {
@@ -319,9 +319,8 @@ func (s *Stack) send(t testing.TB, r Request) sent {
 		header.Set(k, v)
 	}
 	if r.FromClient {
-		var clientTrace string
-		clientTrace, out.clientSpan = randomHex(16), randomHex(8)
-		header.Set("Uber-Trace-Id", clientTrace+":"+out.clientSpan+":0:1")
+		out.clientTrace = randomHex(16)
+		header.Set("Uber-Trace-Id", out.clientTrace+":"+randomHex(8)+":0:1")
 	}
 	status, answer, body := get(t, s.URL+r.Path, header)
 	if status != r.Status {
@@ -370,7 +369,7 @@ func (s *Stack) checkTrace(t testing.TB, r Request, sent sent) (problems []strin
 		}
 		return false
 	}
-	problems = append(problems, r.Check(trace, sent.clientSpan, elsewhere)...)
+	problems = append(problems, r.Check(trace, sent.clientTrace, elsewhere)...)
 	if lesson, _ := For(s.Step.Number); lesson.LogsTraceLink && sent.traceID != "" && !s.logsLink(traceID) {
 		problems = append(problems, fmt.Sprintf("the request's log line has no link to its trace (trace=%s/trace/%s): "+
 			"log it, so that a slow request in the log leads to its trace", s.JaegerUI, traceID))

@@ -51,6 +51,28 @@ type GatewayRig struct {
 	Contributors *StubContributors
 	Cleaner      *StandIn // nil with NoCleaner
 	Redis        *e2e.RedisServer
+
+	mu       sync.Mutex
+	statuses []int // of the requests the gateway finished, in order
+}
+
+// Statuses returns the statuses the gateway wrote, a request's once its
+// handler returned, even if its client had gone: what its log line says.
+func (rig *GatewayRig) Statuses() []int {
+	rig.mu.Lock()
+	defer rig.mu.Unlock()
+	return slices.Clone(rig.statuses)
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
 }
 
 // Start starts the stub contributors service, a Redis, the cleaner's
@@ -76,7 +98,14 @@ func (g Gateway) Start(t *testing.T, opts GatewayOptions) *GatewayRig {
 		replyTimeout = 5 * time.Second
 	}
 	queue := jobqueue.New(rig.Redis.Addr(), "contributors")
-	server := httptest.NewServer(g.Handler(contributorsURL, &http.Client{Timeout: httpTimeout}, queue, replyTimeout))
+	handler := g.Handler(contributorsURL, &http.Client{Timeout: httpTimeout}, queue, replyTimeout)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		handler.ServeHTTP(recorder, r)
+		rig.mu.Lock()
+		rig.statuses = append(rig.statuses, recorder.status)
+		rig.mu.Unlock()
+	}))
 	t.Cleanup(func() {
 		server.Close()
 		queue.Close()
@@ -213,7 +242,9 @@ func TestGateway(t *testing.T, g Gateway) {
 			testContributorsFailing(t, g, GatewayOptions{HTTPTimeout: 200 * time.Millisecond},
 				"/git/hanging/repo", http.StatusGatewayTimeout, "did not answer in time")
 		}},
+		{"bad names", testBadNames},
 		{"no reply in time", testNoReplyInTime},
+		{"client gives up", testClientGivesUp},
 		{"Redis down", testRedisDown},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -257,6 +288,59 @@ func testAnswersAndStatuses(t *testing.T, g Gateway) {
 		if status != tc.status || body.Error != tc.message || header.Get("Retry-After") != tc.retryAfter {
 			t.Errorf("GET %s = %d %q Retry-After %q, want %d %q Retry-After %q",
 				tc.path, status, body.Error, header.Get("Retry-After"), tc.status, tc.message, tc.retryAfter)
+		}
+	}
+	contracttest.MethodNotAllowed(t, base)
+}
+
+// testBadNames: the gateway refuses a name GitHub cannot have itself, with
+// the monoliths' 400, and calls nobody: escaped into the contributors
+// service's URL, a long name could outgrow its header limit (a 431).
+func testBadNames(t *testing.T, g Gateway) {
+	rig := g.Start(t, GatewayOptions{})
+	for _, tc := range []struct{ path, message string }{
+		{"/git/bad_owner/repo", "invalid owner"},
+		{"/git/" + strings.Repeat(",", 5000) + "/repo", "invalid owner"},
+		{"/git/owner/r%C3%A9po", "invalid repository name"},
+		{"/git/owner/" + strings.Repeat(";", 5000), "invalid repository name"},
+	} {
+		status, _, body := contracttest.Get(t, rig.URL+tc.path)
+		if status != http.StatusBadRequest || !strings.Contains(body.Error, tc.message) || len(body.Error) > 1200 {
+			t.Errorf("GET %.60s… = %d %.200q, want 400 naming %q in a bounded message", tc.path, status, body.Error, tc.message)
+		}
+	}
+	if n := len(rig.Contributors.Headers()); n > 0 {
+		t.Errorf("the contributors service got %d requests for names the gateway should refuse", n)
+	}
+}
+
+// testClientGivesUp: a client that gives up, while the gateway waits for
+// the contributors service or for the cleaner, is no failure of ours: the
+// gateway's status (for its log line and trace) is nginx's 499, not a 502
+// "unreachable" or a 503 "Redis unavailable".
+func testClientGivesUp(t *testing.T, g Gateway) {
+	for _, tc := range []struct {
+		waitingFor, path string
+		opts             GatewayOptions
+	}{
+		{"the contributors service", "/git/hanging/repo", GatewayOptions{}},
+		{"the cleaner", "/git/golang/go", GatewayOptions{NoCleaner: true}},
+	} {
+		rig := g.Start(t, tc.opts)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, rig.URL+tc.path, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			t.Errorf("waiting for %s: answered %s before the client gave up", tc.waitingFor, resp.Status)
+		}
+		cancel()
+		// The gateway notices at once, or within the queue's second.
+		var got []int
+		for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			got = rig.Statuses()
+		}
+		if !slices.Equal(got, []int{499}) {
+			t.Errorf("waiting for %s: the gateway answered %v, want [499]: the client closed the request", tc.waitingFor, got)
 		}
 	}
 }
@@ -335,6 +419,10 @@ func (c Contributors) Start(t *testing.T, token string) (*fakegithub.Server, str
 func TestContributors(t *testing.T, c Contributors) {
 	t.Run("raw statistics", func(t *testing.T) { testRawStats(t, c) })
 	t.Run("GitHub's failures become statuses", func(t *testing.T) { testGitHubFailures(t, c) })
+	t.Run("methods other than GET", func(t *testing.T) {
+		_, base := c.Start(t, "")
+		contracttest.MethodNotAllowed(t, base)
+	})
 }
 
 // testRawStats: the contributors service passes GitHub's statistics on as
@@ -406,6 +494,17 @@ func TestCleaner(t *testing.T, c Cleaner) {
 	t.Run("counts commits", func(t *testing.T) {
 		answer, err := c.CleanJob(context.Background(), Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), nil))
 		WantCleaned(t, answer, err, "torvalds", "linux")
+	})
+	t.Run("crafted counts", func(t *testing.T) {
+		answer, err := c.CleanJob(context.Background(), Job(t, "overflow/repo", fakegithub.Overflow(), nil))
+		var got []contracttest.Contributor
+		if err == nil {
+			err = json.Unmarshal(answer, &got)
+		}
+		if err != nil {
+			t.Fatalf("answer = %s, %v", answer, err)
+		}
+		contracttest.WantNoOverflow(t, http.StatusOK, got)
 	})
 	t.Run("unreadable statistics", func(t *testing.T) {
 		answer, err := c.CleanJob(context.Background(), Job(t, "a/b", map[string]string{"not": "a list"}, nil))

@@ -22,9 +22,18 @@ type serviceError struct {
 
 func (e *serviceError) Error() string { return e.message }
 
-func writeServiceError(w http.ResponseWriter, err error) {
+// statusClientClosedRequest is nginx's 499: our client gave up (it closed
+// the connection, or its own timeout passed) before we answered. Nothing
+// failed on our side, whatever error that left us with: the status says so
+// in our log and trace, and is no 5xx. Nobody reads the answer.
+const statusClientClosedRequest = 499
+
+func writeServiceError(w http.ResponseWriter, r *http.Request, err error) {
 	var failure *serviceError
-	if !errors.As(err, &failure) {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		failure = &serviceError{statusClientClosedRequest, "the client closed the request", ""}
+	case !errors.As(err, &failure):
 		failure = &serviceError{status: http.StatusBadGateway, message: err.Error()}
 	}
 	if failure.retryAfter != "" {

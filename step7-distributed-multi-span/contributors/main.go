@@ -67,14 +67,14 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
 func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	owner, repo := r.PathValue("owner"), r.PathValue("repo")
 	opentracing.SpanFromContext(r.Context()).SetTag("repo", owner+"/"+repo)
-	if err := validateRepo(owner, repo); err != nil {
+	if err := web.ValidateRepo(owner, repo); err != nil {
 		web.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

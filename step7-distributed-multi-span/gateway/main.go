@@ -85,9 +85,9 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
@@ -101,15 +101,22 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 	owner, repo := r.PathValue("owner"), r.PathValue("repo")
 	// A tag describes the whole span: this request is about this repository.
 	opentracing.SpanFromContext(r.Context()).SetTag("repo", owner+"/"+repo)
+	// A bad name is our client's mistake: say so here, before it goes into
+	// the contributors service's URL (escaped, a long one can outgrow its
+	// header limit and come back as a 431).
+	if err := web.ValidateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

@@ -25,9 +25,18 @@ type serviceError struct {
 
 func (e *serviceError) Error() string { return e.message }
 
-func writeServiceError(w http.ResponseWriter, err error) {
+// statusClientClosedRequest is nginx's 499: our client gave up (it closed
+// the connection, or its own timeout passed) before we answered. Nothing
+// failed on our side, whatever error that left us with: the status says so
+// in our log and trace, and is no 5xx. Nobody reads the answer.
+const statusClientClosedRequest = 499
+
+func writeServiceError(w http.ResponseWriter, r *http.Request, err error) {
 	var failure *serviceError
-	if !errors.As(err, &failure) {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		failure = &serviceError{statusClientClosedRequest, "the client closed the request", ""}
+	case !errors.As(err, &failure):
 		failure = &serviceError{status: http.StatusBadGateway, message: err.Error()}
 	}
 	if failure.retryAfter != "" {
@@ -47,7 +56,7 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 	ext.HTTPUrl.Set(span, statsURL)
 	defer func() {
 		if err != nil {
-			ext.LogError(span, err)
+			traceError(ctx, span, err)
 		}
 	}()
 
@@ -147,7 +156,7 @@ func (a *app) push(ctx context.Context, body []byte) (jobqueue.Ticket, error) {
 	opentracing.GlobalTracer().Inject(span.Context(), opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
 	ticket, err := a.queue.Push(ctx, msg, a.replyTimeout)
 	if err != nil {
-		ext.LogError(span, err)
+		traceError(ctx, span, err)
 	}
 	return ticket, err
 }
@@ -161,7 +170,17 @@ func (a *app) waitForAnswer(ctx context.Context, ticket jobqueue.Ticket) (json.R
 
 	answer, err := a.queue.WaitForAnswer(ctx, ticket)
 	if err != nil {
-		ext.LogError(span, err)
+		traceError(ctx, span, err)
 	}
 	return answer, err
+}
+
+// traceError marks span as failed, with err in its log. If our client gave
+// up (ctx is canceled), nothing failed: the span only logs that.
+func traceError(ctx context.Context, span opentracing.Span, err error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		span.LogFields(log.String("event", "the client gave up"), log.String("message", err.Error()))
+		return
+	}
+	ext.LogError(span, err)
 }

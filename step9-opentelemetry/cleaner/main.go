@@ -69,7 +69,7 @@ func run(logger *slog.Logger) error {
 		}
 		web.Healthz(w, r)
 	})
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	server := &http.Server{
 		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
 		Handler:           mux,

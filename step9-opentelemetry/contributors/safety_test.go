@@ -4,13 +4,27 @@ import (
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 )
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
 // never in clear text across a network.
 func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newGitHubClient) }
 
+// TestTokenFollowsNoRedirect: GitHub's redirects are followed within its
+// API only; the token never goes to another host.
+func TestTokenFollowsNoRedirect(t *testing.T) {
+	contracttest.TokenFollowsNoRedirect(t, newGitHubClient)
+}
+
+// TestSecretsStayOutOfErrors: GitHub's error message that echoes the
+// token, and a password in GITHUB_API_URL, reach none of the errors that
+// are logged and put in spans.
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	contracttest.SecretsStayOutOfErrors(t, newGitHubClient)
+}
+
 // FuzzValidateRepo: the route's owner/repo validation never panics, takes
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
-func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, validateRepo) }
+func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }

@@ -85,9 +85,9 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
@@ -102,18 +102,25 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 	span := opentracing.SpanFromContext(r.Context())
 	// A tag describes the whole span: this request is about this repository.
 	span.SetTag("repo", owner+"/"+repo)
+	// A bad name is our client's mistake: say so here, before it goes into
+	// the contributors service's URL (escaped, a long one can outgrow its
+	// header limit and come back as a 431).
+	if err := web.ValidateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	// Baggage travels on with the trace: the cleaner, two hops away, learns
 	// who asked (gateway/baggage.go).
 	span.SetBaggageItem(requestedByKey, requestedBy(r))
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

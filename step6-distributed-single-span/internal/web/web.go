@@ -40,8 +40,14 @@ func Healthz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// NotFound answers the routes that do not exist.
-func NotFound(w http.ResponseWriter, r *http.Request) {
+// NoRoute answers the requests that no route takes. Every route is GET
+// (Go answers HEAD alike): another method gets 405, not 404, as HTTP asks.
+func NoRoute(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		WriteError(w, http.StatusMethodNotAllowed, "method not allowed; use GET")
+		return
+	}
 	WriteError(w, http.StatusNotFound, "no such route")
 }
 
@@ -77,7 +83,7 @@ func clip(s string, n int) string {
 func CleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if path.Clean(r.URL.Path) != r.URL.Path {
-			NotFound(w, r)
+			NoRoute(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

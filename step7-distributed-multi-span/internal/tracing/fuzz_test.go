@@ -10,10 +10,10 @@ import (
 	"github.com/uber/jaeger-client-go"
 )
 
-// useTracer makes a Jaeger tracer that reports nowhere the global one
+// useTracer makes a Jaeger tracer with sampler and reporter the global one
 // until the test ends.
-func useTracer(tb testing.TB) opentracing.Tracer {
-	tracer, closer := jaeger.NewTracer("fuzz", jaeger.NewConstSampler(true), jaeger.NewNullReporter())
+func useTracer(tb testing.TB, sampler jaeger.Sampler, reporter jaeger.Reporter) opentracing.Tracer {
+	tracer, closer := jaeger.NewTracer("test", sampler, reporter)
 	old := opentracing.GlobalTracer()
 	opentracing.SetGlobalTracer(tracer)
 	tb.Cleanup(func() {
@@ -34,7 +34,7 @@ func FuzzTraceRequest(f *testing.F) {
 	f.Add("0:0:0:0", "UBERCTX-X", "%zz", "a=b,c=d,e")
 	f.Add("1:2:3:4:5", "Jaeger-Debug-Id", "x", "=")
 	f.Add("ffffffffffffffffffffffffffffffffff:1:0:1", "uberctx-big", string(make([]byte, 300)), "")
-	tracer := useTracer(f)
+	tracer := useTracer(f, jaeger.NewConstSampler(true), jaeger.NewNullReporter())
 	f.Fuzz(func(t *testing.T, traceHeader, name, value, debugBaggage string) {
 		req := httptest.NewRequest(http.MethodGet, "/x", nil)
 		req.Header["Uber-Trace-Id"] = []string{traceHeader}

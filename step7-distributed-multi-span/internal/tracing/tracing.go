@@ -66,13 +66,35 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 
 // TraceRequest gives every request a span named for its route, and tells
 // the client the trace ID so that a slow answer leads straight to its trace.
-// If the request's headers carry a trace (uber-trace-id), the span joins it.
-func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
+// If the request's headers carry a trace (uber-trace-id), the span joins it:
+// for the services behind the gateway, whose callers are our own programs.
+func TraceRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(next, false) }
+
+// TraceEdgeRequest is TraceRequest for the edge, the gateway, whose callers
+// are anybody: a request starts a new trace, always. A trace context it
+// carries is untrusted input: it would add our spans to someone else's
+// trace, and its sampled flag would switch our tracing off. We record it
+// instead, as the tag caller.trace_id (OpenTracing has no span links), and
+// keep its baggage, bounded. See the README's "The trust boundary".
+func TraceEdgeRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(next, true) }
+
+func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// No header, or a malformed one, gives a nil parent: a new trace.
 		header, dropped := boundBaggage(r.Header)
 		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header))
-		span := opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
+		var span opentracing.Span
+		if edge { // a new trace; the caller's is only recorded
+			span = opentracing.StartSpan(r.Pattern, ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
+			if caller, ok := parent.(jaeger.SpanContext); ok {
+				span.SetTag("caller.trace_id", caller.TraceID().String())
+			}
+			if parent != nil {
+				parent.ForeachBaggageItem(func(k, v string) bool { span.SetBaggageItem(k, v); return true })
+			}
+		} else {
+			span = opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer)
+		}
 		defer span.Finish()
 		if dropped > 0 {
 			span.LogFields(log.String("event", "baggage dropped"), log.Int("dropped", dropped))
@@ -81,7 +103,8 @@ func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
 		// knows how to show and search.
 		ext.HTTPMethod.Set(span, r.Method)
 		ext.HTTPUrl.Set(span, r.URL.String())
-		if sc, ok := span.Context().(jaeger.SpanContext); ok {
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc, ok := span.Context().(jaeger.SpanContext); ok && sc.IsSampled() {
 			w.Header().Set("X-Trace-Id", sc.TraceID().String())
 		}
 
