@@ -14,7 +14,8 @@ import (
 // the trace: -1 for a root, out of range for a parent not in the trace.
 type fakeSpan struct {
 	service, operation string
-	parent             int // index in the trace; -1 for none
+	parent             int  // index in the trace; -1 for none
+	follows            bool // a FOLLOWS_FROM reference to its parent, not CHILD_OF
 	tags               map[string]any
 	logs               map[string]any
 }
@@ -28,8 +29,10 @@ func traceOf(spans ...fakeSpan) jaeger.Trace {
 		switch {
 		case s.parent >= len(spans):
 			span.References = []jaeger.Reference{{RefType: "CHILD_OF", SpanID: "gone"}}
+		case s.parent >= 0 && s.follows:
+			span.References = []jaeger.Reference{{RefType: jaeger.FollowsFrom, SpanID: fmt.Sprint("s", s.parent)}}
 		case s.parent >= 0:
-			span.References = []jaeger.Reference{{RefType: "CHILD_OF", SpanID: fmt.Sprint("s", s.parent)}}
+			span.References = []jaeger.Reference{{RefType: jaeger.ChildOf, SpanID: fmt.Sprint("s", s.parent)}}
 		}
 		for k, v := range s.tags {
 			span.Tags = append(span.Tags, jaeger.KeyValue{Key: k, Value: v})
@@ -84,7 +87,7 @@ func TestMissingSpanTeaches(t *testing.T) {
 	// In Jaeger, but in a trace of its own: started from the wrong context.
 	detached := func(service, operation string) bool { return operation == fetch }
 	wantProblems(t, r.Check(trace, "", detached),
-		"did you start it from the request's context?", "no span for counting the commits")
+		`start it with opentracing.StartSpanFromContext(ctx, "fetchContributorStats")`, "no span for counting the commits")
 }
 
 func TestRootThatShouldBeAChild(t *testing.T) {
@@ -94,7 +97,7 @@ func TestRootThatShouldBeAChild(t *testing.T) {
 		fakeSpan{service: "gateway", operation: count, parent: -1}, // from context.Background()
 	)
 	wantProblems(t, lessonRequest(t, 4, 0).Check(trace, "", nowhere),
-		"the span countCommits starts a trace of its own: did you start it from the request's context?")
+		"the span countCommits starts a trace of its own: start it with opentracing.StartSpanFromContext")
 }
 
 func TestWrongParentAndExtraRoot(t *testing.T) {
@@ -156,13 +159,19 @@ func TestOneTraceAcrossServices(t *testing.T) {
 			{service: "contributors", operation: statsRequest, parent: 1, tags: map[string]any{"span.kind": "server"}},
 			{service: "contributors", operation: fetch, parent: 2, tags: map[string]any{"span.kind": "client"}},
 			{service: "gateway", operation: "queue.Push", parent: 0, tags: map[string]any{"span.kind": "producer"}},
-			{service: "cleaner", operation: "cleanJob", parent: 4, tags: map[string]any{"span.kind": "consumer"}},
+			{service: "cleaner", operation: "cleanJob", parent: 4, follows: true, tags: map[string]any{"span.kind": "consumer"}},
 			{service: "cleaner", operation: count, parent: 5},
 			{service: "gateway", operation: "queue.WaitForReply", parent: 0},
 		}
 	}
 	r := lessonRequest(t, 7, 0)
 	wantProblems(t, r.Check(traceOf(step7()...), "", nowhere))
+
+	// The cleaner's span a child of queue.Push, which does not wait for it.
+	childOf := step7()
+	childOf[5].follows = false
+	wantProblems(t, r.Check(traceOf(childOf...), "", nowhere),
+		`cleaner span "cleanJob" names its parent "queue.Push" with a CHILD_OF reference, want FOLLOWS_FROM`)
 
 	// The job carried no context: the cleaner's spans are a trace of
 	// their own.
