@@ -350,7 +350,10 @@ func TestClientGivesUp(t *testing.T) {
 			}
 		}
 		if n == 7 {
+			// The gateway withdrew the job its client gave up on: the
+			// queue is empty at once, so wait for the cleaner itself.
 			s.Programs["cleaner"].Restart(t)
+			s.Programs["cleaner"].WaitHealthy(t, s.URLs["cleaner"]+"/healthz")
 			queueDone(t, redisOf(t, s))
 		}
 		alive(t, s)
