@@ -440,10 +440,12 @@ var (
 	durationShape = regexp.MustCompile(`\b\d+(\.\d+)?(µs|ms|s)\b`)
 	addressShape  = regexp.MustCompile(`\b\d+\.\d+\.\d+\.\d+:\d+\b`)
 	pidShape      = regexp.MustCompile(`\bpid \d+`)
+	// A Redis stream entry's ID: milliseconds, a dash, a sequence number.
+	streamIDShape = regexp.MustCompile(`\b\d{13}-\d+\b`)
 )
 
 // shape is a line without what changes from run to run: trace and span
-// IDs, durations, addresses and pids, the bars of a waterfall, spacing.
+// IDs, durations, addresses, pids and stream IDs, the bars of a waterfall, spacing.
 // Other numbers (statuses, counts of spans and contributors) stay.
 func shape(line string) string {
 	line = strings.ReplaceAll(line, "█", " ")
@@ -451,6 +453,7 @@ func shape(line string) string {
 	line = durationShape.ReplaceAllString(line, "D")
 	line = addressShape.ReplaceAllString(line, "ADDR")
 	line = pidShape.ReplaceAllString(line, "pid N")
+	line = streamIDShape.ReplaceAllString(line, "STREAM-ID")
 	return strings.Join(strings.Fields(line), " ")
 }
 
