@@ -64,7 +64,8 @@ read step 6's README and run it (make run STEP=6) instead.`},
   headers (Tracer.Inject, opentracing.HTTPHeaders); a producer span "queue.Push" whose context goes inside
   the queued message, which has no HTTP headers (opentracing.TextMap); a span "queue.WaitForReply".
 - Contributors and cleaner: a tracer each (services "contributors" and "cleaner"), closed on exit.
-- Contributors: extract the context from the headers and start the request's span as its child
+- Contributors: extract the context from the headers and start the request's span, "GET /stats/{owner}/{repo}",
+  as its child
   (opentracing.ChildOf: the gateway waits for the answer), and a client span "fetchContributorStats"
   around the GitHub call, from the request's context.
 - Cleaner: extract the context from the message and start a consumer span "cleanJob" from it
@@ -88,8 +89,9 @@ read step 6's README and run it (make run STEP=6) instead.`},
 - internal/tracing: the SDK's TracerProvider as otel's global one (otel.SetTracerProvider), its resource from
   the environment (resource.WithFromEnv: OTEL_SERVICE_NAME wins over the name you give), the W3C propagators.
 - HTTP: wrap each server's handler in otelhttp.NewHandler (main.go) and give the gateway's http.Client
-  otelhttp's transport; drop the hand-written request spans, fetchStats, Inject and Extract. Build requests
-  with the request's ctx. The GitHub client gets otelhttp's transport too, with no propagator.
+  otelhttp's transport (its client spans are named "HTTP GET"); drop the hand-written request spans,
+  fetchStats, Inject and Extract. Build requests with the request's ctx. The GitHub client gets otelhttp's
+  transport too, with no propagator.
 - The queue: no library knows it. queue.Push and cleanJob by hand (otel.Tracer(…).Start), with the messaging
   attributes; the context crosses in the job's headers with otel.GetTextMapPropagator() and a
   propagation.MapCarrier. Child or link: which keeps the job in the request's trace, and does the baggage care?

@@ -105,3 +105,31 @@ func TestCopiesAreFormatted(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskNamesEverySpanToWrite: every span a lesson's check requires that
+// the step before did not have is named in the exercise's printed task, so
+// that a learner who follows the task to the letter does not fail once for
+// a span nobody asked for.
+func TestTaskNamesEverySpanToWrite(t *testing.T) {
+	for _, e := range Exercises() {
+		l, err := For(e.Check)
+		if err != nil || strconv.Itoa(e.Check) != e.Name {
+			continue // the propagation experiment writes no span
+		}
+		had := map[string]bool{}
+		if before, err := For(e.From); err == nil {
+			for _, r := range before.Requests {
+				for _, s := range r.Spans {
+					had[s.Service+" "+s.Operation] = true
+				}
+			}
+		}
+		for _, r := range l.Requests {
+			for _, s := range r.Spans {
+				if !had[s.Service+" "+s.Operation] && !strings.Contains(e.Task, s.Operation) {
+					t.Errorf("exercise %s: the task does not name %s's span %q, which make check requires", e.Name, s.Service, s.Operation)
+				}
+			}
+		}
+	}
+}
