@@ -43,6 +43,8 @@ type Roles struct {
 type RolesOptions struct {
 	// ConfigDir holds storage.yaml, collector.yaml and query.yaml.
 	ConfigDir string
+	// QueryPort is query's UI and API (Jaeger's 16686); 0 is any free port.
+	QueryPort int
 	// BadgerDir is storage's directory, kept after Stop; "" is a new
 	// temporary one that Stop removes.
 	BadgerDir string
@@ -87,6 +89,9 @@ func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, 
 	port := map[string]string{}
 	for i, name := range roleEnv {
 		port[name] = strconv.Itoa(ports[i])
+	}
+	if opts.QueryPort != 0 {
+		port["QUERY_HTTP_PORT"] = strconv.Itoa(opts.QueryPort)
 	}
 	dir, uiDir, err := tempDirWithUI("jaeger-roles-")
 	if err != nil {
