@@ -11,7 +11,7 @@
 # make run STEP=N is `go run ./cmd/tutorial run N`, built first so that its
 # exit status and errors are its own (go run adds "exit status 2").
 run:
-	@case "$(STEP)" in 6|7|8|9|10) scripts/install-redis ;; esac
+	@case "$(STEP)" in 6|7|8|9|10|11) scripts/install-redis ;; esac
 	@go build -o bin/tutorial ./cmd/tutorial
 	@bin/tutorial run $(STEP)
 
@@ -77,7 +77,7 @@ exercise:
 # lesson: it runs it with Jaeger (built first if need be), the stand-in
 # GitHub and Redis, and reads the trace back.
 check:
-	@case "$(STEP)" in 6|7|8|9|10) scripts/install-redis ;; esac
+	@case "$(STEP)" in 6|7|8|9|10|11) scripts/install-redis ;; esac
 	@go build -o bin/workshop ./cmd/workshop
 	@bin/workshop check $(STEP) $(DIR)
 

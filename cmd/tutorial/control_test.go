@@ -310,7 +310,7 @@ func TestProgramsGetOnlyWhatTheyNeed(t *testing.T) {
 		r := &runner{
 			cfg:          config{Step: step, GitHubURL: tc.github, GitHubPort: 9090, RedisPort: 6379},
 			programPorts: map[string]int{},
-			jaeger:       &jaeger.Instance{QueryURL: "http://127.0.0.1:16686", CollectorEndpoint: "http://127.0.0.1:14268/api/traces"},
+			jaeger:       &jaegerAt{QueryURL: "http://127.0.0.1:16686", CollectorEndpoint: "http://127.0.0.1:14268/api/traces"},
 		}
 		for i, p := range step.Programs {
 			r.programPorts[p.Service] = 8000 + i

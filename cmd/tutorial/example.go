@@ -94,8 +94,12 @@ func (r *runner) showTrace(ctx context.Context, traceID string) {
 	if err != nil {
 		fmt.Fprintf(&b, "(incomplete: %v)\n", err)
 	}
-	fmt.Fprintf(&b, "\nIn a browser: %s/trace/%s\n(the tutorial's own trace viewer: click a span for its tags and logs. This Jaeger keeps\ntraces in memory only, so Ctrl-C loses them. Jaeger's full UI comes with docker compose.)\n",
-		r.jaeger.QueryURL, traceID)
+	kept := "This Jaeger keeps\ntraces in memory only, so Ctrl-C loses them."
+	if r.cfg.Step.JaegerRoles != "" {
+		kept = "Jaeger's storage keeps\ntraces on disk, from one run of the step to the next."
+	}
+	fmt.Fprintf(&b, "\nIn a browser: %s/trace/%s\n(the tutorial's own trace viewer: click a span for its tags and logs. %s Jaeger's full UI comes with docker compose.)\n",
+		r.jaeger.QueryURL, traceID, kept)
 	r.console.Write(b.Bytes())
 }
 

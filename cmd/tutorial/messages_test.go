@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 )
 
 func TestAndList(t *testing.T) {
@@ -31,7 +30,7 @@ func stepRunner(t *testing.T, n string, cfg config) *runner {
 		t.Fatal(err)
 	}
 	cfg.Step = step
-	return &runner{cfg: cfg, programPorts: map[string]int{}, jaeger: &jaeger.Instance{QueryURL: "http://127.0.0.1:16686"}}
+	return &runner{cfg: cfg, programPorts: map[string]int{}, jaeger: &jaegerAt{QueryURL: "http://127.0.0.1:16686"}}
 }
 
 // TestStatusListsTheStandInGitHub: status names every part the learner

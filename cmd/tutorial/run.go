@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ type runner struct {
 	bin     string // where the step's programs are built
 
 	programPorts map[string]int // by topology service name
-	jaeger       *jaeger.Instance
+	jaeger       *jaegerAt
 	jaegerUI     bool // Jaeger serves its own UI (a release), not the tutorial's viewer
 
 	mu       sync.Mutex
@@ -140,7 +141,10 @@ func (r *runner) shutDown() error {
 // startsWhat names what the step starts, for the first line.
 func (r *runner) startsWhat() string {
 	var parts []string
-	if r.cfg.Step.NeedsJaeger() {
+	switch {
+	case r.cfg.Step.JaegerRoles != "":
+		parts = append(parts, "Jaeger's storage, collector and query")
+	case r.cfg.Step.NeedsJaeger():
 		parts = append(parts, "Jaeger")
 	}
 	if r.cfg.Step.NeedsRedis() {
@@ -199,6 +203,16 @@ func (r *runner) addCloser(stop func() error) {
 	r.closers = append(r.closers, stop)
 }
 
+// jaegerAt is where the step's Jaeger is, one all-in-one or its roles.
+type jaegerAt struct {
+	QueryURL          string // the UI and the query API
+	CollectorEndpoint string // jaeger.thrift over HTTP (the all-in-one only)
+	OTLPEndpoint      string // OTLP over HTTP
+}
+
+// Client returns a client of the query API.
+func (j *jaegerAt) Client() *jaeger.Client { return &jaeger.Client{QueryURL: j.QueryURL} }
+
 func (r *runner) startJaeger(ctx context.Context) error {
 	// The first run builds Jaeger: minutes, with progress lines. Or it
 	// waits for the build that step 1 or 2 started in the background.
@@ -217,6 +231,28 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	}
 	r.console.Printf("Jaeger: %s.\n", found.Describe())
 	r.jaegerUI = found.OwnUI
+	if r.cfg.Step.JaegerRoles != "" {
+		if found.Docker {
+			return fmt.Errorf("step %d runs Jaeger's roles as processes of a jaeger binary, not in Docker: unset JAEGER, or set JAEGER_BINARY", r.cfg.Step.Number)
+		}
+		err = r.startJaegerRoles(ctx, found.Binary)
+	} else {
+		err = r.startAllInOne(ctx, found)
+	}
+	if err != nil {
+		return err
+	}
+	// cmd/trace finds this Jaeger, on whatever port it is.
+	remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: r.cfg.Step.Number, QueryURL: r.jaeger.QueryURL, Started: time.Now()})
+	if err == nil {
+		r.addCloser(func() error { remove(); return nil })
+	}
+	return nil
+}
+
+// startAllInOne starts one Jaeger, memory storage, as the learner's part
+// "jaeger": the one found (jaeger.Find), a binary or a Docker container.
+func (r *runner) startAllInOne(ctx context.Context, found jaeger.Found) error {
 	binary, env := found.Binary, baseEnv()
 	if found.Docker { // the docker command finds its engine through these
 		for _, key := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
@@ -232,7 +268,7 @@ func (r *runner) startJaeger(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.jaeger = inst
+	r.jaeger = &jaegerAt{QueryURL: inst.QueryURL, CollectorEndpoint: inst.CollectorEndpoint, OTLPEndpoint: inst.OTLPEndpoint}
 	// A restart takes the same ports, where the programs send their spans
 	// and the learner's browser looks.
 	again := jaeger.Options{
@@ -253,11 +289,52 @@ func (r *runner) startJaeger(ctx context.Context) error {
 			return running(inst), nil
 		},
 	}, running(inst))
-	// cmd/trace finds this Jaeger, on whatever port it is.
-	remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: r.cfg.Step.Number, QueryURL: inst.QueryURL, Started: time.Now()})
-	if err == nil {
-		r.addCloser(func() error { remove(); return nil })
+	return nil
+}
+
+// rolesLost is what each of Jaeger's roles loses when it dies (step 11's
+// README has the figures).
+var rolesLost = map[string]string{
+	"storage":   "Storage keeps the traces on disk: they are all there when it is back. While it is away, the collector holds the spans and retries, for up to 5 minutes.",
+	"collector": "While the collector is away, each program's SDK loses its spans: every one when nothing listens (killed), after its queue of 10,000 fills when the collector hangs (paused).",
+	"query":     "Query keeps nothing: spans are written on without it, and every trace is there when it is back.",
+}
+
+// startJaegerRoles starts Jaeger as its roles from the step's configs,
+// each a part of its own: "storage", "collector", "query". Storage keeps
+// its traces in the cache, from one run of the step to the next.
+func (r *runner) startJaegerRoles(ctx context.Context, binary string) error {
+	cache, err := paths.CacheDir()
+	if err != nil {
+		return err
 	}
+	roles, err := jaeger.StartRoles(ctx, binary, jaeger.RolesOptions{
+		ConfigDir: filepath.Join(r.root, r.cfg.Step.JaegerRoles),
+		BadgerDir: filepath.Join(cache, "traces-"+r.cfg.Step.Profile()),
+		QueryPort: r.cfg.JaegerPort,
+		Env:       baseEnv(),
+	})
+	if err != nil {
+		return err
+	}
+	r.jaeger = &jaegerAt{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint}
+	where := map[string]string{"storage": roles.StorageAddr, "collector": roles.OTLPEndpoint, "query": roles.QueryURL}
+	for i, role := range []*jaeger.Role{roles.Storage, roles.Collector, roles.Query} {
+		running := func() *instance {
+			return &instance{proc: role.Process(), stop: role.Stop, where: where[role.Name]}
+		}
+		r.addManaged(&part{
+			name: role.Name, rank: 2 + i, lost: rolesLost[role.Name],
+			start: func(ctx context.Context) (*instance, error) {
+				if err := role.Start(ctx); err != nil {
+					return nil, err
+				}
+				return running(), nil
+			},
+		}, running())
+	}
+	// The roles stop as parts; this removes their files (not the traces).
+	r.addCloser(roles.Stop)
 	return nil
 }
 

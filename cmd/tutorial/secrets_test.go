@@ -17,7 +17,7 @@ func TestGitHubURLPrintedWithoutPassword(t *testing.T) {
 	r := &runner{
 		cfg:          config{Step: step, GitHubURL: "https://x:" + secret + "@github.example.com/api/v3/", RedisPort: 6379},
 		programPorts: map[string]int{},
-		jaeger:       &jaeger.Instance{QueryURL: "http://127.0.0.1:16686"},
+		jaeger:       &jaegerAt{QueryURL: "http://127.0.0.1:16686"},
 	}
 	got := r.urls()
 	if strings.Contains(got, secret) {

@@ -156,3 +156,21 @@ func TestCheckRefusesWhatItCannotCheck(t *testing.T) {
 		wantOutput(t, "check "+c.step+" "+c.dir, out.String(), c.want)
 	}
 }
+
+// TestCheckStep11 runs make check's command on step 11's own configs,
+// which pass, and on step 10, which has none: each role's config is asked
+// for.
+func TestCheckStep11(t *testing.T) {
+	var out strings.Builder
+	if code := check(&out, "11", "../../step11-jaeger-architecture"); code != 0 {
+		t.Errorf("step 11's own configs: exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of step 11", out.String(), "Jaeger as its roles", "PASS (", "your configs keep step 11's promise")
+
+	out.Reset()
+	if code := check(&out, "11", "../../step10-opentelemetry-native"); code != 1 {
+		t.Errorf("step 10: exit %d, want 1:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of step 10 as step 11", out.String(),
+		"no storage.yaml", "no collector.yaml", "no query.yaml", "FAIL (", "make diff FROM=10 TO=11")
+}

@@ -157,23 +157,31 @@ func start(ctx context.Context, binary string, opts Options) (*Instance, error) 
 // answers: the health check alone turns green before the query server
 // serves.
 func (i *Instance) waitReady(ctx context.Context) error {
+	return waitReady(ctx, "Jaeger", i.process, i.HealthURL, i.QueryURL+"/api/services")
+}
+
+// waitReady polls until a GET of each of urls, in order, answers 200 OK,
+// or the process exits, or readyTimeout passes. name stands for the
+// process in errors.
+func waitReady(ctx context.Context, name string, process *proc.Process, urls ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	var last error
 	for {
-		last = ok(ctx, client, i.HealthURL)
-		if last == nil {
-			last = ok(ctx, client, i.QueryURL+"/api/services")
-			if last == nil {
-				return nil
+		var last error
+		for _, url := range urls {
+			if last = ok(ctx, client, url); last != nil {
+				break
 			}
 		}
+		if last == nil {
+			return nil
+		}
 		select {
-		case <-i.process.Exited():
-			return fmt.Errorf("Jaeger exited while starting: %v", i.process.Err())
+		case <-process.Exited():
+			return fmt.Errorf("%s exited while starting: %v", name, process.Err())
 		case <-ctx.Done():
-			return fmt.Errorf("Jaeger not ready after %s: %w (%v)", readyTimeout, last, ctx.Err())
+			return fmt.Errorf("%s not ready after %s: %w (%v)", name, readyTimeout, last, ctx.Err())
 		case <-time.After(pollInterval):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // uiFiles is the tutorial's own trace viewer (ui/): a Jaeger built from the
@@ -23,4 +24,19 @@ func writeUI(dir string) error {
 		return err
 	}
 	return os.CopyFS(dir, files)
+}
+
+// tempDirWithUI makes a new temporary directory (its name starts with
+// prefix) holding the viewer in ui/, for a Jaeger to serve.
+func tempDirWithUI(prefix string) (dir, uiDir string, err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	uiDir = filepath.Join(dir, "ui")
+	if err := writeUI(uiDir); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, uiDir, nil
 }

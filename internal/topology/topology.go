@@ -77,6 +77,12 @@ type Step struct {
 	Number   int
 	Dir      string // "step3-adding-jaeger"
 	Programs []Program
+	// JaegerRoles is the directory of the step's Jaeger configuration,
+	// from the repository's root, when its Jaeger runs as its roles
+	// (storage.yaml, collector.yaml, query.yaml: step 11 on); "" is the
+	// one all-in-one Jaeger. Either way the programs send their spans to
+	// {jaeger-otlp}: the collector's OTLP.
+	JaegerRoles string
 }
 
 // NeedsRedis reports whether any program of the step talks to Redis.
@@ -124,18 +130,23 @@ func Steps() []Step {
 	for n, dir := range map[int]string{
 		6: "step6-distributed-single-span", 7: "step7-distributed-multi-span", 8: "step8-baggage",
 		9: "step9-opentelemetry", 10: "step10-opentelemetry-native",
+		11: "step11-jaeger-architecture",
 	} {
 		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
 		jaeger := func(env map[string]string, traced bool) map[string]string {
 			switch {
-			case n >= 9: // OpenTelemetry's SDK, over OTLP (step 9: the bridge; 10: the native API)
+			case n >= 9: // OpenTelemetry's SDK, over OTLP (step 9: the bridge; 10 on: the native API)
 				env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://{jaeger-otlp}"
 			case traced:
 				env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"
 			}
 			return env
 		}
-		steps = append(steps, Step{Number: n, Dir: dir, Programs: []Program{
+		roles := ""
+		if n >= 11 {
+			roles = dir + "/jaeger"
+		}
+		steps = append(steps, Step{Number: n, Dir: dir, JaegerRoles: roles, Programs: []Program{
 			{Service: name("gateway"), Package: "./" + dir + "/gateway", Port: 8000, Public: true,
 				Env: jaeger(map[string]string{
 					"PORT":             "8000",

@@ -9,8 +9,8 @@ import (
 
 func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 	steps := Steps()
-	if len(steps) != 10 {
-		t.Fatalf("%d steps, want 10", len(steps))
+	if len(steps) != 11 {
+		t.Fatalf("%d steps, want 11", len(steps))
 	}
 	for i, step := range steps {
 		if step.Number != i+1 {
@@ -41,6 +41,16 @@ func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 		if got, want := step.NeedsRedis(), step.Number >= 6; got != want {
 			t.Errorf("step %d: NeedsRedis = %v, want %v", step.Number, got, want)
 		}
+		// Step 11 on run Jaeger as its roles, from the step's own configs.
+		if step.Number >= 11 {
+			for _, role := range []string{"storage", "collector", "query"} {
+				if _, err := os.Stat(filepath.Join("..", "..", step.JaegerRoles, role+".yaml")); err != nil {
+					t.Errorf("step %d: %v", step.Number, err)
+				}
+			}
+		} else if step.JaegerRoles != "" {
+			t.Errorf("step %d: JaegerRoles %q, want the all-in-one", step.Number, step.JaegerRoles)
+		}
 	}
 }
 
@@ -57,9 +67,9 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFindUnknownStepListsTheSteps(t *testing.T) {
-	_, err := Find(11)
+	_, err := Find(99)
 	if err == nil {
-		t.Fatal("Find(11) found a step")
+		t.Fatal("Find(99) found a step")
 	}
 	for _, step := range []string{
 		"1 (step1-monolith)",
@@ -72,18 +82,19 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 		"8 (step8-baggage)",
 		"9 (step9-opentelemetry)",
 		"10 (step10-opentelemetry-native)",
+		"11 (step11-jaeger-architecture)",
 	} {
 		if !strings.Contains(err.Error(), step) {
-			t.Errorf("Find(11) error %q does not name step %s", err, step)
+			t.Errorf("Find(99) error %q does not name step %s", err, step)
 		}
 	}
-	if !strings.Contains(err.Error(), "no step 11") {
-		t.Errorf("Find(11) error %q does not name the step asked for", err)
+	if !strings.Contains(err.Error(), "no step 99") {
+		t.Errorf("Find(99) error %q does not name the step asked for", err)
 	}
 }
 
-func TestSteps9And10ReportOverOTLP(t *testing.T) {
-	for _, n := range []int{9, 10} {
+func TestSteps9OnReportOverOTLP(t *testing.T) {
+	for _, n := range []int{9, 10, 11} {
 		step, err := Find(n)
 		if err != nil {
 			t.Fatal(err)

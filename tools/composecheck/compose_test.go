@@ -53,6 +53,29 @@ var parts = map[string]part{
 	topology.GitHub:          {"github", 9090},
 }
 
+// jaegerRoles are the services of a step whose Jaeger runs as its roles
+// (topology.Step.JaegerRoles), with the port the others reach each on and
+// its config; the programs send their spans to the collector.
+var jaegerRoles = []struct {
+	service, config string
+	port            int
+}{
+	{"jaeger-storage", "storage.yaml", 17271},
+	{"jaeger-collector", "collector.yaml", 4318},
+	{"jaeger-query", "query.yaml", jaegerUIPort},
+}
+
+// partsOf is parts, as step sees them: its {jaeger-otlp} is the
+// collector's when its Jaeger runs as its roles.
+func partsOf(step topology.Step) map[string]part {
+	if step.JaegerRoles == "" {
+		return parts
+	}
+	roles := maps.Clone(parts)
+	roles[topology.JaegerOTLP] = part{"jaeger-collector", 4318}
+	return roles
+}
+
 const (
 	fakeGitHubPackage = "./cmd/fakegithub"
 	jaegerUIPort      = 16686
@@ -97,10 +120,13 @@ func expectedServices(step topology.Step) []string {
 	for _, p := range step.Programs {
 		names = append(names, p.Service)
 	}
-	for name, part := range parts {
-		if uses(step, name) {
+	for name, part := range partsOf(step) {
+		if uses(step, name) && !slices.Contains(names, part.service) {
 			names = append(names, part.service)
 		}
+	}
+	if step.JaegerRoles != "" {
+		names = append(names, "jaeger-storage", "jaeger-query")
 	}
 	sort.Strings(names)
 	return names
@@ -113,9 +139,14 @@ func listenPorts(step topology.Step) map[string][]int {
 	for _, p := range step.Programs {
 		ports[p.Service] = []int{p.Port}
 	}
-	for name, part := range parts {
+	for name, part := range partsOf(step) {
 		if uses(step, name) {
 			ports[part.service] = []int{part.port}
+		}
+	}
+	if step.JaegerRoles != "" {
+		for _, role := range jaegerRoles {
+			ports[role.service] = []int{role.port}
 		}
 	}
 	return ports
@@ -126,7 +157,7 @@ func listenPorts(step topology.Step) map[string][]int {
 // "step7-contributors:8001".
 func composeAddress(step topology.Step) func(string) (string, bool) {
 	return func(name string) (string, bool) {
-		if part, ok := parts[name]; ok {
+		if part, ok := partsOf(step)[name]; ok {
 			return net.JoinHostPort(part.service, strconv.Itoa(part.port)), true
 		}
 		for _, p := range step.Programs {
@@ -304,10 +335,43 @@ func checkSharedParts(t *testing.T, step topology.Step, project *types.Project) 
 			t.Errorf("jaeger publishes %v, want %v: the UI, on this machine only", got, want)
 		}
 	}
+	if step.JaegerRoles != "" {
+		checkJaegerRoles(t, step, project)
+	}
 	if uses(step, topology.Redis) {
 		redis := project.Services[parts[topology.Redis].service]
 		if redis.Build != nil {
 			t.Errorf("redis: built from source, want the official image")
+		}
+	}
+}
+
+// checkJaegerRoles: each of Jaeger's roles runs the step's own config,
+// mounted, listens on the container's interfaces, and only query
+// publishes its UI, on this machine only.
+func checkJaegerRoles(t *testing.T, step topology.Step, project *types.Project) {
+	for _, role := range jaegerRoles {
+		service := project.Services[role.service]
+		if want := []string{"--config", "/etc/jaeger/" + role.config}; !slices.Equal(service.Command, want) {
+			t.Errorf("%s: command %q, want %q", role.service, []string(service.Command), want)
+		}
+		mounted := false
+		for _, v := range service.Volumes {
+			root, _ := filepath.Abs(repoRoot)
+			mounted = mounted || (v.Source == filepath.Join(root, step.JaegerRoles) && v.Target == "/etc/jaeger" && v.ReadOnly)
+		}
+		if !mounted {
+			t.Errorf("%s: the step's %s is not mounted read-only on /etc/jaeger", role.service, step.JaegerRoles)
+		}
+		if got := environment(service)["LISTEN_HOST"]; got != "0.0.0.0" {
+			t.Errorf("%s: LISTEN_HOST=%q, want 0.0.0.0, or no other container reaches it", role.service, got)
+		}
+		var want []string
+		if role.service == "jaeger-query" {
+			want = []string{fmt.Sprintf("127.0.0.1:%d:%d/tcp", jaegerUIPort, jaegerUIPort)}
+		}
+		if got := portStrings(service.Ports); !slices.Equal(got, want) {
+			t.Errorf("%s publishes %v, want %v", role.service, got, want)
 		}
 	}
 }
