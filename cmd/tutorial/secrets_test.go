@@ -3,8 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 )
 
 // TestGitHubURLPrintedWithoutPassword: the runner prints where GitHub is,
