@@ -25,7 +25,7 @@ import (
 var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 	client.Transport = otelhttp.NewTransport(client.Transport)
 	app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-	return otelhttp.NewHandler(app.routes(), "gateway", tracing.NotHealthz)
+	return otelhttp.NewHandler(app.routes(), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 }}
 
 // TestGateway: what every distributed step's gateway keeps, in this
@@ -204,7 +204,7 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
 	logged := lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 		app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz)
+		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 	}}
 	base := logged.Start(t, lesson.GatewayOptions{}).URL
 	contracttest.Get(t, base+"/git/golang/go")
