@@ -102,7 +102,7 @@ func withTrace(header http.Header) http.Header {
 // TestMethodNotAllowed: every route is GET; another method gets 405 with
 // Allow and a JSON error, not a 404 that says the route does not exist.
 func TestMethodNotAllowed(t *testing.T) {
-	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+	forSteps(t, []int{5, 7, 10}, func(t *testing.T, n int) {
 		s := start(t, n, lesson.Options{})
 		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 			req, _ := http.NewRequest(method, s.URL+"/git/golang/go", strings.NewReader(`{"x":1}`))
