@@ -102,7 +102,7 @@ func withTrace(header http.Header) http.Header {
 // TestMethodNotAllowed: every route is GET; another method gets 405 with
 // Allow and a JSON error, not a 404 that says the route does not exist.
 func TestMethodNotAllowed(t *testing.T) {
-	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+	forSteps(t, []int{5, 7, 10}, func(t *testing.T, n int) {
 		s := start(t, n, lesson.Options{})
 		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 			req, _ := http.NewRequest(method, s.URL+"/git/golang/go", strings.NewReader(`{"x":1}`))
@@ -131,34 +131,57 @@ func TestMethodNotAllowed(t *testing.T) {
 // someone else's) nor lets its flag switch tracing off: the request's
 // trace is a new one, recorded across the three services, named by
 // X-Trace-Id, and its gateway span names the caller's trace in the tag
-// caller.trace_id. Jaeger has no trace under the caller's ID.
+// caller.trace_id. Jaeger has no trace under the caller's ID. Step 10 sends
+// W3C's traceparent, and its gateway's span links to the caller's (a
+// FOLLOWS_FROM reference into the caller's trace in Jaeger), still no parent.
 func TestCallerTraceContext(t *testing.T) {
-	t.Parallel()
-	s := start(t, 7, lesson.Options{})
-	const caller = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
-	for _, flags := range []string{"0", "1"} { // not sampled, sampled
-		a := call(t, s.URL+"/git/golang/go", http.Header{"Uber-Trace-Id": {caller + ":5ca1ab1e5ca1ab1e:0:" + flags}})
-		if a.status != http.StatusOK {
-			t.Fatalf("flags %s: %d %q, want 200", flags, a.status, a.error)
+	forSteps(t, []int{7, 10}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		const caller = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+		for _, flags := range []string{"0", "1"} { // not sampled, sampled
+			header := http.Header{"Uber-Trace-Id": {caller + ":5ca1ab1e5ca1ab1e:0:" + flags}}
+			if n == 10 {
+				header = http.Header{"Traceparent": {"00-" + caller + "-5ca1ab1e5ca1ab1e-0" + flags}}
+			}
+			callerTrace(t, s, header, caller, flags, n == 10)
 		}
-		traceID := a.header.Get("X-Trace-Id")
-		if traceID == caller || traceID == "" {
-			t.Fatalf("flags %s: X-Trace-Id %q, want a trace of the gateway's own", flags, traceID)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if trace, err := s.Jaeger.Client().WaitForTrace(ctx, caller, func(jaeger.Trace) bool { return true }); err == nil {
+			t.Errorf("Jaeger has spans in the caller's trace %s:%s", caller, describe(trace))
 		}
-		trace := wantSpan(t, s.Jaeger, traceID, "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
-			tag, _ := s.Tag("caller.trace_id")
-			return s.ParentID() == "" && tag == caller
-		}, "no parent and caller.trace_id="+caller)
-		if _, ok := findSpan(trace, "contributors", "fetchContributorStats", nil); !ok {
-			wantSpan(t, s.Jaeger, traceID, "contributors", "fetchContributorStats", nil, "")
-		}
-		wantSpan(t, s.Jaeger, traceID, "cleaner", "cleanJob", nil, "")
+		alive(t, s)
+		noDeadLetters(t, redisOf(t, s))
+	})
+}
+
+// callerTrace sends a request with the caller's trace context in header and
+// checks its trace: new, recorded across the three services, its gateway
+// span without a parent in it, caller.trace_id naming the caller's, and
+// (linked) a reference into the caller's trace.
+func callerTrace(t *testing.T, s *lesson.Stack, header http.Header, caller, flags string, linked bool) {
+	t.Helper()
+	a := call(t, s.URL+"/git/golang/go", header)
+	if a.status != http.StatusOK {
+		t.Fatalf("flags %s: %d %q, want 200", flags, a.status, a.error)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if trace, err := s.Jaeger.Client().WaitForTrace(ctx, caller, func(jaeger.Trace) bool { return true }); err == nil {
-		t.Errorf("Jaeger has spans in the caller's trace %s:%s", caller, describe(trace))
+	traceID := a.header.Get("X-Trace-Id")
+	if traceID == caller || traceID == "" {
+		t.Fatalf("flags %s: X-Trace-Id %q, want a trace of the gateway's own", flags, traceID)
 	}
-	alive(t, s)
-	noDeadLetters(t, redisOf(t, s))
+	trace := wantSpan(t, s.Jaeger, traceID, "gateway", "GET /git/{owner}/{repo}", func(s jaeger.Span) bool {
+		tag, _ := s.Tag("caller.trace_id")
+		link := !linked
+		for _, ref := range s.References {
+			if ref.TraceID != caller {
+				return false // a parent in a trace of ours
+			}
+			link = link || ref.RefType == jaeger.FollowsFrom
+		}
+		return tag == caller && link
+	}, "no parent, caller.trace_id="+caller+" and, if linked, a link to it")
+	if _, ok := findSpan(trace, "contributors", "fetchContributorStats", nil); !ok {
+		wantSpan(t, s.Jaeger, traceID, "contributors", "fetchContributorStats", nil, "")
+	}
+	wantSpan(t, s.Jaeger, traceID, "cleaner", "cleanJob", nil, "")
 }

@@ -106,7 +106,7 @@ func secretsNowhere(t *testing.T, s *lesson.Stack, since time.Time, secrets map[
 // the token is blanked out of GitHub's error answers, and the URL's
 // user:password@ is dropped, with a warning that names no password.
 func TestSecretsFromUpstreamAndConfig(t *testing.T) {
-	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+	forSteps(t, []int{5, 7, 10}, func(t *testing.T, n int) {
 		token, password := "ghp_tutorialtest"+rand.Text(), "urlpassword"+rand.Text()
 		github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -141,7 +141,7 @@ func TestSecretsFromUpstreamAndConfig(t *testing.T) {
 // token, and the client gets a 502 rather than the other host's answer as
 // if GitHub had given it.
 func TestTokenNotRedirected(t *testing.T) {
-	forSteps(t, []int{5, 7}, func(t *testing.T, n int) {
+	forSteps(t, []int{5, 7, 10}, func(t *testing.T, n int) {
 		token := "ghp_tutorialtest" + rand.Text()
 		var mu sync.Mutex
 		var stolen []string // what the other host got

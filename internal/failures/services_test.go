@@ -266,25 +266,30 @@ func TestContributorsDown(t *testing.T) {
 // escaped into the contributors service's URL (',' and ';' grow to three
 // bytes each), past that service's header limit: the client got "the
 // contributors service answered 431". It gets the monolith's 400, and no
-// other service is called.
+// other service is called (step 10's call is otelhttp's span "HTTP GET").
 func TestGatewayRefusesBadNames(t *testing.T) {
-	t.Parallel()
-	s := start(t, 7, lesson.Options{})
-	for _, tc := range []struct{ path, says string }{
-		{"/git/" + strings.Repeat(",", 7000) + "/repo", "invalid owner"},
-		{"/git/golang/" + strings.Repeat(";", 7000), "invalid repository name"},
-		{"/git/bad_owner/repo", "invalid owner"},
-	} {
-		a := call(t, s.URL+tc.path, nil)
-		wantError(t, a, http.StatusBadRequest, tc.says, 2*time.Second)
-		trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
-		if _, called := findSpan(trace, "gateway", "fetchStats", nil); called {
-			t.Errorf("%.30s…: the gateway called the contributors service:%s", tc.path, describe(trace))
+	forSteps(t, []int{7, 10}, func(t *testing.T, n int) {
+		s := start(t, n, lesson.Options{})
+		callSpan := "fetchStats"
+		if n == 10 {
+			callSpan = "HTTP GET"
 		}
-	}
-	wantOK(t, s, "golang/go")
-	alive(t, s)
-	noDeadLetters(t, redisOf(t, s))
+		for _, tc := range []struct{ path, says string }{
+			{"/git/" + strings.Repeat(",", 7000) + "/repo", "invalid owner"},
+			{"/git/golang/" + strings.Repeat(";", 7000), "invalid repository name"},
+			{"/git/bad_owner/repo", "invalid owner"},
+		} {
+			a := call(t, s.URL+tc.path, nil)
+			wantError(t, a, http.StatusBadRequest, tc.says, 2*time.Second)
+			trace := wantSpan(t, s.Jaeger, a.header.Get("X-Trace-Id"), "gateway", "GET /git/{owner}/{repo}", nil, "")
+			if _, called := findSpan(trace, "gateway", callSpan, nil); called {
+				t.Errorf("%.30s…: the gateway called the contributors service:%s", tc.path, describe(trace))
+			}
+		}
+		wantOK(t, s, "golang/go")
+		alive(t, s)
+		noDeadLetters(t, redisOf(t, s))
+	})
 }
 
 // TestClientGivesUp: a client that gives up (curl -m 1) while the program

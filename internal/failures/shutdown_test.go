@@ -85,9 +85,9 @@ func TestShutdownUnderLoad(t *testing.T) {
 // pile up; then the gateway gets SIGTERM. Its flush gives up after 2 s
 // (reporting.FlushLimit) instead of sending every span, 5 s a batch: it
 // exits 0 before the harness's deadline for a SIGTERM, and logs how many
-// spans it gave up. Step 9 (OpenTelemetry's SDK) too.
+// spans it gave up. Steps 9 and 10 (OpenTelemetry's SDK) too.
 func TestShutdownJaegerHung(t *testing.T) {
-	forSteps(t, []int{7, 9}, func(t *testing.T, n int) {
+	forSteps(t, []int{7, 9, 10}, func(t *testing.T, n int) {
 		hung := "http://" + e2e.Hung(t)
 		s := start(t, n, lesson.Options{Env: map[string]string{
 			"JAEGER_ENDPOINT": hung + "/api/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": hung,

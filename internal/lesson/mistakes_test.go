@@ -102,7 +102,7 @@ var mistakes = []mistake{
 			"is the global propagator set",
 		}},
 	{step: 10, name: "the handler not wrapped", edits: []edit{{"gateway/main.go",
-		`otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz)`,
+		`otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)`,
 		`web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes())`}},
 		told: []string{`the handler not wrapped makes no span at all`}},
 	{step: 10, name: "the context not passed to the client", edits: []edit{{"gateway/services.go",
