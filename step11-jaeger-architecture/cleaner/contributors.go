@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"sort"
 
 	"github.com/google/go-github/v60/github"
@@ -36,7 +37,12 @@ func countCommits(ctx context.Context, stats []*github.ContributorStats) []contr
 			login = "ghost"
 		}
 		for _, week := range s.Weeks {
-			commits[login] += week.GetCommits()
+			// GitHub's counts are small and never negative. Crafted ones
+			// could wrap the sum round to a negative count: count a week
+			// only if it is positive, and stop at the largest int.
+			if n := week.GetCommits(); n > 0 {
+				commits[login] += min(n, math.MaxInt-commits[login])
+			}
 		}
 	}
 

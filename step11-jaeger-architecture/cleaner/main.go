@@ -42,11 +42,11 @@ func run(logger *slog.Logger) error {
 	defer stop()
 
 	// "cleaner" unless OTEL_SERVICE_NAME says otherwise.
-	shutdown, err := tracing.Init(ctx, "cleaner", logger)
+	closer, err := tracing.Init(ctx, "cleaner", logger)
 	if err != nil {
 		return err
 	}
-	defer shutdown(context.Background()) // flush the last spans on the way out
+	defer closer.Close() // flush the last spans on the way out
 
 	queue := jobqueue.New(web.EnvOr("REDIS_ADDR", "localhost:6379"), "contributors")
 	defer queue.Close()
@@ -74,7 +74,7 @@ func run(logger *slog.Logger) error {
 		}
 		web.Healthz(w, r)
 	})
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	server := &http.Server{
 		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
 		Handler:           mux,
@@ -138,7 +138,7 @@ func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_
 	}
 	var stats []*github.ContributorStats
 	if err := json.Unmarshal(msg.Body, &job); err != nil {
-		return nil, fmt.Errorf("unreadable job: %w", err)
+		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
 	span.SetAttributes(attribute.String("repo", job.Repo))
 	if err := json.Unmarshal(job.Stats, &stats); err != nil {

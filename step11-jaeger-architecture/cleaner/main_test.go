@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -163,5 +164,16 @@ func TestCleanJobWithoutBaggage(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), `requested_by=""`) {
 		t.Errorf("the cleaner's log should say nobody is known to have asked:\n%s", log.String())
+	}
+}
+
+// TestUnreadableBodyIsMalformed: a job whose body is not JSON can never be
+// done: cleanJob's error wraps jobqueue.ErrMalformed, and the queue
+// answers it, logs it and keeps it as a dead letter instead of retrying.
+func TestUnreadableBodyIsMalformed(t *testing.T) {
+	oteltest.InstallSDK(t)
+	_, err := cleanJob(context.Background(), discard, jobqueue.Message{ID: "1-0", Body: []byte("not JSON")})
+	if !errors.Is(err, jobqueue.ErrMalformed) {
+		t.Errorf("cleanJob of a body that is not JSON: %v, want jobqueue.ErrMalformed", err)
 	}
 }

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,20 +33,60 @@ import (
 // its URL and status. It propagates nothing: GitHub is a third party, and
 // our trace context and baggage are none of its business.
 func newGitHubClient(apiURL, token string) *github.Client {
-	client := github.NewClient(&http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()))})
+	client := github.NewClient(&http.Client{Transport: otelhttp.NewTransport(hideToken{token},
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator())), CheckRedirect: sameHost})
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
 	client.BaseURL, _ = client.BaseURL.Parse(apiURL)
+	// A user:password@ in GITHUB_API_URL would be repeated in go-github's
+	// errors and in our spans. GitHub takes a token instead.
+	if client.BaseURL != nil && client.BaseURL.User != nil {
+		client.BaseURL.User = nil
+		slog.Warn("GITHUB_API_URL's user:password@ is not used: set GITHUB_TOKEN instead", "GITHUB_API_URL", client.BaseURL)
+	}
 	if token != "" && !tokenSafe(client.BaseURL) {
-		slog.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", apiURL)
+		slog.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", client.BaseURL)
 		token = ""
 	}
 	if token != "" {
 		client = client.WithAuthToken(token)
 	}
 	return client
+}
+
+// sameHost is the client's redirect policy. go-github adds the token to
+// every request, redirects included: we follow GitHub's redirects within
+// its API (a renamed repository moves) and refuse one to another scheme or
+// host, which would get the token too.
+func sameHost(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("GitHub redirected to another host, %s: not followed, the token would go along", req.URL.Host)
+	}
+	return nil
+}
+
+// hideToken takes the token out of GitHub's error answers before go-github
+// reads them: a message that echoes our request, Authorization and all,
+// would carry it into the errors we log and put in spans.
+type hideToken struct{ token string }
+
+func (h hideToken) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 || h.token == "" {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // a message, not statistics
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = bytes.ReplaceAll(body, []byte(h.token), []byte("[GITHUB_TOKEN]"))
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return resp, nil
 }
 
 // tokenSafe reports whether a token may go to base: over HTTPS, or over
@@ -57,24 +98,6 @@ func tokenSafe(base *url.URL) bool {
 	ip := net.ParseIP(base.Hostname())
 	return base.Scheme == "https" ||
 		base.Scheme == "http" && (base.Hostname() == "localhost" || ip != nil && ip.IsLoopback())
-}
-
-// GitHub's naming rules: a login is letters, digits and single hyphens
-// (at most 39 characters); a repository name is letters, digits, '.', '-'
-// and '_' (at most 100). Checking here saves a call that could only fail.
-var (
-	validOwner = regexp.MustCompile(`^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$`)
-	validRepo  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-)
-
-func validateRepo(owner, repo string) error {
-	if len(owner) > 39 || !validOwner.MatchString(owner) {
-		return fmt.Errorf("invalid owner %.40q: GitHub logins are letters, digits and single hyphens, at most 39 characters", owner)
-	}
-	if len(repo) > 100 || !validRepo.MatchString(repo) || repo == "." || repo == ".." {
-		return fmt.Errorf("invalid repository name %.100q: letters, digits, '.', '-' and '_', at most 100 characters", repo)
-	}
-	return nil
 }
 
 // GitHub computes statistics in the background: a repository it has not
@@ -96,7 +119,9 @@ func fetchContributorStats(ctx context.Context, client *github.Client, owner, re
 	defer span.End()
 	span.SetAttributes(attribute.String("repo", owner+"/"+repo))
 	defer func() {
-		if err != nil {
+		if errors.Is(err, context.Canceled) { // our client gave up: no failure of ours
+			span.AddEvent("the client gave up")
+		} else if err != nil {
 			tracing.Failed(span, err) // the status, and an event: what went wrong, and when
 		}
 	}()
@@ -144,6 +169,10 @@ func writeGitHubError(w http.ResponseWriter, err error) {
 		web.WriteError(w, http.StatusTooManyRequests, "GitHub's rate limit was hit; try again later")
 	case errors.As(err, &response) && response.Response.StatusCode == http.StatusNotFound:
 		web.WriteError(w, http.StatusNotFound, "repository not found on GitHub")
+	case errors.Is(err, context.Canceled):
+		// Our client gave up before we answered: no failure of ours, and
+		// nobody reads this. nginx's 499 ("client closed request") says so.
+		web.WriteError(w, 499, "the client closed the request")
 	case errors.Is(err, context.DeadlineExceeded):
 		web.WriteError(w, http.StatusGatewayTimeout, "GitHub did not answer in time")
 	case errors.Is(err, errStatsNotReady):

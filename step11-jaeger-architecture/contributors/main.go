@@ -36,11 +36,11 @@ func run(logger *slog.Logger) error {
 	defer stop()
 
 	// "contributors" unless OTEL_SERVICE_NAME says otherwise.
-	shutdown, err := tracing.Init(ctx, "contributors", logger)
+	closer, err := tracing.Init(ctx, "contributors", logger)
 	if err != nil {
 		return err
 	}
-	defer shutdown(context.Background()) // flush the last spans on the way out
+	defer closer.Close() // flush the last spans on the way out
 
 	app := &app{
 		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
@@ -72,14 +72,14 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
 func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	owner, repo := r.PathValue("owner"), r.PathValue("repo")
 	trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("repo", owner+"/"+repo))
-	if err := validateRepo(owner, repo); err != nil {
+	if err := web.ValidateRepo(owner, repo); err != nil {
 		web.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -211,3 +211,38 @@ func TestNoTraceHeadersToGitHub(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGivesUp: the gateway gives up while GitHub hangs (the stand-in's
+// slow/ owner). That is no failure of ours: the server span says nginx's
+// 499, which otelhttp leaves unset (a 4xx is the client's), and
+// fetchContributorStats has an event that the client gave up, not the
+// status Error. otelhttp's own client span of the abandoned call to GitHub
+// is another matter: otelhttp marks every call that ends in an error,
+// "context canceled" included.
+func TestClientGivesUp(t *testing.T) {
+	exporter := oteltest.InstallSDK(t)
+	_, base := contributors.Start(t, "")
+	req, client := fromGateway(t, base, "/stats/slow/repo")
+	ctx, cancel := context.WithTimeout(req.Context(), 300*time.Millisecond)
+	defer cancel()
+	if resp, err := http.DefaultClient.Do(req.WithContext(ctx)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %s before the client gave up", resp.Status)
+	}
+	client.End()
+	lesson.WaitFor(t, "the server span", func() bool {
+		for _, s := range exporter.GetSpans() {
+			if s.Name == "GET /stats/{owner}/{repo}" {
+				return true
+			}
+		}
+		return false
+	})
+	server, fetch := oteltest.Find(t, exporter, "GET /stats/{owner}/{repo}"), oteltest.Find(t, exporter, "fetchContributorStats")
+	if got := oteltest.Attr(server, "http.response.status_code"); got != int64(499) || server.Status.Code == codes.Error {
+		t.Errorf("the server span: status code %v, status %s; want 499, unset", got, oteltest.Status(server))
+	}
+	if fetch.Status.Code == codes.Error || !oteltest.HasEvent(fetch, "the client gave up") {
+		t.Errorf("fetchContributorStats: status %s, events %+v; want unset, and an event that the client gave up", oteltest.Status(fetch), fetch.Events)
+	}
+}

@@ -44,11 +44,11 @@ func run(logger *slog.Logger) error {
 	}
 
 	// "gateway" unless OTEL_SERVICE_NAME says otherwise.
-	shutdown, err := tracing.Init(ctx, "gateway", logger)
+	closer, err := tracing.Init(ctx, "gateway", logger)
 	if err != nil {
 		return err
 	}
-	defer shutdown(context.Background()) // flush the last spans on the way out
+	defer closer.Close() // flush the last spans on the way out
 
 	// The jobs for the cleaner go through Redis (internal/jobqueue).
 	queue := jobqueue.New(web.EnvOr("REDIS_ADDR", "localhost:6379"), "contributors")
@@ -70,9 +70,10 @@ func run(logger *slog.Logger) error {
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
 	server := &http.Server{
 		Addr: net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		// otelhttp's handler makes a server span for every request, a child
-		// of the caller's span if the headers carry one (traceparent).
-		Handler:           otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz),
+		// otelhttp's handler makes a server span for every request. We are
+		// the edge: it starts a new trace, linked to the caller's span if
+		// the headers carry one (traceparent), never its child.
+		Handler:           otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      longest,
@@ -92,9 +93,9 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(a.getContributors))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NotFound)
+	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)
 }
 
@@ -109,18 +110,25 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 	// An attribute describes the whole span: this request is about this
 	// repository. The span is otelhttp's server span.
 	trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("repo", owner+"/"+repo))
+	// A bad name is our client's mistake: say so here, before it goes into
+	// the contributors service's URL (escaped, a long one can outgrow its
+	// header limit and come back as a 431).
+	if err := web.ValidateRepo(owner, repo); err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	// Baggage travels on with the context: the cleaner, two hops away,
 	// learns who asked (gateway/baggage.go).
 	ctx := withRequestedBy(r.Context(), requestedBy(r))
 
 	stats, err := a.fetchStats(ctx, owner, repo)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	contributors, err := a.clean(ctx, owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, err)
+		writeServiceError(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

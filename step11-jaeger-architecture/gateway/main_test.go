@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -25,7 +26,7 @@ import (
 var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 	client.Transport = otelhttp.NewTransport(client.Transport)
 	app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-	return otelhttp.NewHandler(app.routes(), "gateway", tracing.NotHealthz)
+	return otelhttp.NewHandler(app.routes(), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 }}
 
 // TestGateway: what every distributed step's gateway keeps, in this
@@ -204,7 +205,7 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
 	logged := lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 		app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz)
+		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 	}}
 	base := logged.Start(t, lesson.GatewayOptions{}).URL
 	contracttest.Get(t, base+"/git/golang/go")
@@ -214,6 +215,42 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	for _, want := range []string{"trace_id=" + id, "span_id=" + root.SpanContext.SpanID().String(), "trace=http://jaeger.example/trace/" + id} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the request's log line has no %s:\n%s", want, log.String())
+		}
+	}
+}
+
+// TestClientGivesUpFailsNoSpan: a client that gives up while the gateway
+// waits for the cleaner is no outage: the request's span says 499, which
+// otelhttp leaves unset (a 4xx is the client's), and queue.WaitForReply
+// has an event that the client gave up, not the status Error.
+func TestClientGivesUpFailsNoSpan(t *testing.T) {
+	exporter := oteltest.InstallSDK(t)
+	rig := gateway.Start(t, lesson.GatewayOptions{NoCleaner: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, rig.URL+"/git/golang/go", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %s before the client gave up", resp.Status)
+	}
+	lesson.WaitFor(t, "the request's span", func() bool {
+		for _, span := range exporter.GetSpans() {
+			if span.Name == "GET /git/{owner}/{repo}" {
+				return true
+			}
+		}
+		return false
+	})
+	request := oteltest.Find(t, exporter, "GET /git/{owner}/{repo}")
+	if got := oteltest.Attr(request, "http.response.status_code"); got != int64(499) {
+		t.Errorf("the request's span: http.response.status_code %v, want 499", got)
+	}
+	if !oteltest.HasEvent(oteltest.Find(t, exporter, "queue.WaitForReply"), "the client gave up") {
+		t.Error("queue.WaitForReply has no event that the client gave up")
+	}
+	for _, span := range exporter.GetSpans() {
+		if span.Status.Code == codes.Error {
+			t.Errorf("span %q has the status %s, but nothing failed: the client gave up", span.Name, oteltest.Status(span))
 		}
 	}
 }

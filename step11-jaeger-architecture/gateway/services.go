@@ -12,6 +12,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -27,9 +28,18 @@ type serviceError struct {
 
 func (e *serviceError) Error() string { return e.message }
 
-func writeServiceError(w http.ResponseWriter, err error) {
+// statusClientClosedRequest is nginx's 499: our client gave up (it closed
+// the connection, or its own timeout passed) before we answered. Nothing
+// failed on our side, whatever error that left us with: the status says so
+// in our log and trace, and is no 5xx. Nobody reads the answer.
+const statusClientClosedRequest = 499
+
+func writeServiceError(w http.ResponseWriter, r *http.Request, err error) {
 	var failure *serviceError
-	if !errors.As(err, &failure) {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		failure = &serviceError{statusClientClosedRequest, "the client closed the request", ""}
+	case !errors.As(err, &failure):
 		failure = &serviceError{status: http.StatusBadGateway, message: err.Error()}
 	}
 	if failure.retryAfter != "" {
@@ -118,6 +128,8 @@ func queueError(err error) error {
 		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
 	case errors.Is(err, jobqueue.ErrFull):
 		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
+	case errors.Is(err, jobqueue.ErrBusy): // as many of our clients wait as we let wait
+		return &serviceError{http.StatusServiceUnavailable, "too many requests are waiting for the cleaner; try again shortly", "5"}
 	case errors.Is(err, jobqueue.ErrTooLarge):
 		return errStatsTooLarge
 	}
@@ -144,7 +156,7 @@ func (a *app) push(ctx context.Context, body []byte) (jobqueue.Ticket, error) {
 	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(msg.Headers))
 	ticket, err := a.queue.Push(ctx, msg, a.replyTimeout)
 	if err != nil {
-		tracing.Failed(span, err)
+		traceError(ctx, span, err)
 		return ticket, err
 	}
 	span.SetAttributes(semconv.MessagingMessageID(ticket.ID))
@@ -160,7 +172,17 @@ func (a *app) waitForAnswer(ctx context.Context, ticket jobqueue.Ticket) (json.R
 
 	answer, err := a.queue.WaitForAnswer(ctx, ticket)
 	if err != nil {
-		tracing.Failed(span, err)
+		traceError(ctx, span, err)
 	}
 	return answer, err
+}
+
+// traceError marks span as failed with err. If our client gave up (ctx is
+// canceled), nothing failed: the span only has an event that says so.
+func traceError(ctx context.Context, span trace.Span, err error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		span.AddEvent("the client gave up", trace.WithAttributes(attribute.String("message", err.Error())))
+		return
+	}
+	tracing.Failed(span, err)
 }

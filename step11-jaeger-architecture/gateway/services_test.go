@@ -24,6 +24,7 @@ func TestQueueError(t *testing.T) {
 		{jobqueue.ErrNoAnswer, http.StatusGatewayTimeout, "the cleaner did not answer in time", ""},
 		{&jobqueue.JobError{Reason: "the cleaner failed on this job 3 times"}, http.StatusBadGateway, "the cleaner failed on this job 3 times", ""},
 		{fmt.Errorf("pushing: %w", jobqueue.ErrFull), http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"},
+		{jobqueue.ErrBusy, http.StatusServiceUnavailable, "too many requests are waiting for the cleaner; try again shortly", "5"},
 		{fmt.Errorf("%w: body of 9437184 bytes, at most 8388608", jobqueue.ErrTooLarge), http.StatusBadGateway, "the repository's statistics are too large for the queue", ""},
 		{errors.New("dial tcp 127.0.0.1:6379: connect: connection refused"), http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"},
 	} {

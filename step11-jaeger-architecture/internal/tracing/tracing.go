@@ -7,11 +7,13 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 
+	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,8 +38,9 @@ const Scope = "github.com/tracing-tutorial/tutorial/step11-jaeger-architecture"
 // OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default
 // parentbased_always_on), OTEL_BSP_SCHEDULE_DELAY.
 //
-// Calling the returned shutdown flushes the spans still buffered.
-func Init(ctx context.Context, service string, logger *slog.Logger) (shutdown func(context.Context) error, err error) {
+// Closing the returned io.Closer flushes the spans still buffered, for 2 s
+// at most (reporting.FlushLimit).
+func Init(ctx context.Context, service string, logger *slog.Logger) (io.Closer, error) {
 	exporter, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP exporter: %w", err)
@@ -59,16 +62,24 @@ func Init(ctx context.Context, service string, logger *slog.Logger) (shutdown fu
 	if os.Getenv("OTEL_BSP_MAX_QUEUE_SIZE") == "" {
 		batch = append(batch, sdktrace.WithMaxQueueSize(10_000))
 	}
+	// The spans ended and the spans sent are counted, for the flush on the
+	// way out to say how many it gave up (internal/reporting).
+	report := reporting.NewOTel(logger)
 	// No WithSampler: the SDK reads OTEL_TRACES_SAMPLER itself.
-	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter, batch...), sdktrace.WithResource(res))
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(report.Counter()),
+		sdktrace.WithBatcher(report.Exporter(exporter), batch...), sdktrace.WithResource(res))
 	otel.SetTracerProvider(provider)
 	// otelhttp and our queue carry the context with the global propagator,
 	// which does nothing until it is set: W3C traceparent for the trace
 	// context, and W3C baggage for the baggage.
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	// The SDK's troubles (Jaeger unreachable) in our log.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Error("opentelemetry: " + err.Error()) }))
-	return provider.Shutdown, nil
+	// The SDK's troubles (Jaeger unreachable) in our log: the first at
+	// once, then one line every 10 s that counts the rest.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { report.Log.Error(err.Error()) }))
+
+	// Shutdown flushes the spans still queued, for 2 s at most however
+	// Jaeger is; the spans it gives up are counted in the log.
+	return report.Closer(provider.Shutdown), nil
 }
 
 // NotHealthz keeps docker compose's health checks, every few seconds, out
@@ -78,18 +89,40 @@ var NotHealthz = otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.P
 // TraceRequest tells the client the trace ID of its request, so that a slow
 // answer leads straight to its trace, and bounds the client's baggage.
 // The span is otelhttp's: its handler started it, from the request's
-// traceparent if there is one, and ends it with the status.
-func TraceRequest(next http.HandlerFunc) http.HandlerFunc {
+// traceparent if there is one, and ends it with the status: for the
+// services behind the gateway, whose callers are our own programs.
+func TraceRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(next, false) }
+
+// PublicEndpoint is the option of the edge's otelhttp.NewHandler: the
+// gateway's callers are anybody, and a trace context they send is
+// untrusted input (it would add our spans to someone else's trace, and its
+// sampled flag would switch our tracing off). Each request starts a new
+// trace, linked to the caller's. See the README's "The trust boundary".
+var PublicEndpoint = otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true })
+
+// TraceEdgeRequest is TraceRequest for the edge, behind PublicEndpoint: it
+// also names the caller's trace in the attribute caller.trace_id, which
+// Jaeger searches (a link it only shows).
+func TraceEdgeRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(next, true) }
+
+func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		span := trace.SpanFromContext(ctx)
+		if edge { // otelhttp linked the caller's trace, if it sent a valid one
+			caller := trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
+			if caller.IsValid() {
+				span.SetAttributes(attribute.String("caller.trace_id", caller.TraceID().String()))
+			}
+		}
 		if header, dropped := boundBaggage(r.Header); dropped > 0 {
 			// otelhttp took the client's baggage as it came: take it again,
 			// from the bounded header.
 			ctx = propagation.Baggage{}.Extract(baggage.ContextWithoutBaggage(ctx), propagation.HeaderCarrier(header))
 			span.AddEvent("baggage dropped", trace.WithAttributes(attribute.Int("dropped", dropped)))
 		}
-		if sc := span.SpanContext(); sc.IsValid() {
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc := span.SpanContext(); sc.IsSampled() {
 			w.Header().Set("X-Trace-Id", sc.TraceID().String())
 		}
 		next(w, r.WithContext(ctx))

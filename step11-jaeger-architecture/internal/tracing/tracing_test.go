@@ -68,14 +68,14 @@ func export(t *testing.T, env map[string]string) ([]byte, bool) {
 	for key, value := range env {
 		t.Setenv(key, value)
 	}
-	shutdown, err := Init(context.Background(), "gateway", discard)
+	closer, err := Init(context.Background(), "gateway", discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, span := otel.Tracer(Scope).Start(context.Background(), "probe")
 	sampled := span.SpanContext().IsSampled()
 	span.End()
-	if err := shutdown(context.Background()); err != nil {
+	if err := closer.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return recv.all(), sampled
@@ -164,11 +164,11 @@ func TestInitSetsTheW3CPropagator(t *testing.T) {
 	t.Cleanup(func() { otel.SetTracerProvider(previous); otel.SetTextMapPropagator(propagator) })
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1") // never reached: no span ends
-	shutdown, err := Init(context.Background(), "test", discard)
+	closer, err := Init(context.Background(), "test", discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer shutdown(context.Background())
+	defer closer.Close()
 	member, _ := baggage.NewMemberRaw("requested-by", "alice")
 	bag, _ := baggage.New(member)
 	ctx, span := otel.Tracer(Scope).Start(baggage.ContextWithBaggage(context.Background(), bag), "queue.Push")
@@ -267,7 +267,7 @@ func TestLogHandlerAddsTheSpan(t *testing.T) {
 	}
 }
 
-// TestNoOpenTracing: step 11, like step 10, is OpenTelemetry's own API. None of its files,
+// TestNoOpenTracing: step 10 is OpenTelemetry's own API. None of its files,
 // tests included, imports OpenTracing, jaeger-client-go or the bridge.
 func TestNoOpenTracing(t *testing.T) {
 	files := 0

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -39,8 +40,14 @@ func Healthz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// NotFound answers the routes that do not exist.
-func NotFound(w http.ResponseWriter, r *http.Request) {
+// NoRoute answers the requests that no route takes. Every route is GET
+// (Go answers HEAD alike): another method gets 405, not 404, as HTTP asks.
+func NoRoute(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		WriteError(w, http.StatusMethodNotAllowed, "method not allowed; use GET")
+		return
+	}
 	WriteError(w, http.StatusNotFound, "no such route")
 }
 
@@ -77,7 +84,7 @@ func clip(s string, n int) string {
 func CleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if path.Clean(r.URL.Path) != r.URL.Path {
-			NotFound(w, r)
+			NoRoute(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -98,9 +105,15 @@ func (r *StatusRecorder) WriteHeader(status int) {
 // Serve runs server until ctx ends (Ctrl-C, SIGTERM), then stops accepting
 // requests and gives the ones in flight up to drain to finish.
 func Serve(ctx context.Context, logger *slog.Logger, server *http.Server, drain time.Duration) error {
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.ListenAndServe() }()
+	// Bind before saying so: a port that is taken fails here, and the log
+	// never claims an address the program does not hold.
+	listener, err := net.Listen("tcp", server.Addr)
+	if err != nil {
+		return err
+	}
 	logger.Info("listening", "addr", server.Addr)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(listener) }()
 
 	select {
 	case err := <-serveErr:
