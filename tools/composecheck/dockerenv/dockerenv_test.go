@@ -277,9 +277,13 @@ func TestPluginsInstallNothingUnasked(t *testing.T) {
 // A golang stand-in of the older recipe (busybox and Go, no apt-get, make
 // or git, which the dev container needs) is made again; the new one is not.
 func TestGolangStandInOutdated(t *testing.T) {
-	old := "stand-in for golang:1.26.8-trixie: this machine's go1.26.0 (/usr/local/go) and busybox sh; no C compiler"
-	if !golangOutdated(old) {
-		t.Errorf("golangOutdated(%q) = false, want true", old)
+	for _, old := range []string{
+		"stand-in for golang:1.26.8-trixie: this machine's go1.26.0 (/usr/local/go) and busybox sh; no C compiler",
+		"stand-in for golang:1.26.8-trixie: Debian trixie from deb.debian.org (mmdebstrap) with apt, make, git and curl, and this machine's go1.26.8 (/usr/local/go); no C compiler",
+	} {
+		if !golangOutdated(old) {
+			t.Errorf("golangOutdated(%q) = false, want true", old)
+		}
 	}
 	current := fmt.Sprintf("stand-in for golang:1.26.8-trixie: "+golangRecipe+" with apt, make, git and curl", "trixie")
 	if golangOutdated(current) {

@@ -14,12 +14,14 @@ import (
 
 // golangRecipe is in the label of a golang stand-in made by golangStandIn;
 // a stand-in without it was made by an older recipe (busybox and Go only:
-// no apt-get, make or git, which the dev container needs).
-const golangRecipe = "Debian %s from deb.debian.org (mmdebstrap)"
+// no apt-get, make or git, which the dev container needs; or Debian without
+// this machine's CA certificates, with which go mod download fails here).
+const golangRecipe = "Debian %s from deb.debian.org (mmdebstrap) and this machine's CA certificates"
 
 // golang: Debian of the tag's suite ("1.26.8-trixie": trixie), made with
 // mmdebstrap from Debian's mirror, with apt, make, git and curl as in the
-// official image, and this machine's Go toolchain in /usr/local/go. No C
+// official image, this machine's CA certificates, and its Go toolchain in
+// /usr/local/go. No C
 // compiler: the Dockerfile builds with CGO_ENABLED=0. The dev container
 // installs redis-server into it with apt-get, as into the real image.
 func golangStandIn(ctx context.Context, ref, tarball string, progress io.Writer) (string, []string, error) {
@@ -49,10 +51,18 @@ func golangStandIn(ctx context.Context, ref, tarball string, progress io.Writer)
 	cmd := exec.CommandContext(ctx, mmdebstrap,
 		"--variant=apt", "--format=tar",
 		"--include=ca-certificates,curl,git,make,netbase",
-		// The hook runs on this machine with $1 the new root.
+		// The hooks run on this machine with $1 the new root. This
+		// machine's CA certificates, as in the other stand-ins (a proxy
+		// of this network may sign with its own), also where
+		// update-ca-certificates finds them when apt-get runs it again.
 		`--customize-hook=mkdir -p "$1/usr/local/go" "$1/go/bin" "$1/go/src" && chmod -R 777 "$1/go" && cp -a "$STANDIN_GOROOT/." "$1/usr/local/go/"`,
+		`--customize-hook=cp "$STANDIN_CERTS" "$1/etc/ssl/certs/ca-certificates.crt" && cp "$STANDIN_CERTS" "$1/usr/local/share/ca-certificates/this-machine.crt"`,
 		suite, tarball, "http://deb.debian.org/debian")
-	cmd.Env = append(os.Environ(), "STANDIN_GOROOT="+goroot)
+	const certs = "/etc/ssl/certs/ca-certificates.crt"
+	if _, err := os.Stat(certs); err != nil {
+		return "", nil, fmt.Errorf("CA certificates (apt-get install ca-certificates): %w", err)
+	}
+	cmd.Env = append(os.Environ(), "STANDIN_GOROOT="+goroot, "STANDIN_CERTS="+certs)
 	cmd.Stdout, cmd.Stderr = progress, progress
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
@@ -68,9 +78,13 @@ func golangStandIn(ctx context.Context, ref, tarball string, progress io.Writer)
 	}, nil
 }
 
-// golangOutdated reports whether a golang stand-in was made before
-// golangStandIn made Debian.
+// golangOutdated reports whether a golang stand-in was made by an older
+// recipe than golangStandIn's.
 func golangOutdated(label string) bool {
-	prefix, _, _ := strings.Cut(golangRecipe, "%s")
-	return !strings.Contains(label, prefix)
+	for _, part := range strings.Split(golangRecipe, "%s") {
+		if !strings.Contains(label, part) {
+			return true
+		}
+	}
+	return false
 }
