@@ -18,7 +18,8 @@ run:
 # What the tests and the runner need: redis-server, a Chrome or Chromium
 # (the trace viewer's browser test), and Jaeger built once; for the docker
 # compose tests, a Docker engine, compose and buildx, and stand-ins for the
-# base images that no registry serves (tools/composecheck).
+# base images that no registry serves (tools/composecheck); for the dev
+# container's test, npm too (it installs @devcontainers/cli in the cache).
 #
 # make test installs nothing on your machine: for what is missing, the
 # scripts print the command for your platform, and the tests that need it
@@ -52,6 +53,7 @@ test: prereqs
 	scripts/fuzz
 	cd tools/composecheck && go vet ./... && go test . ./dockerenv
 	cd tools/composecheck && go test -v -timeout 60m ./up
+	cd tools/composecheck && go test -v -timeout 30m ./devcontainer
 
 # make setup: is this laptop ready? Run it at home the day before a
 # workshop. It installs nothing: it says what is missing and how to

@@ -27,7 +27,7 @@ func Jaeger(t testing.TB) *jaeger.Instance {
 	binDir(t)
 	shared.once.Do(func() {
 		var inst *jaeger.Instance
-		binary, err := jaeger.Binary(t.Context(), &timeoutHint{w: os.Stderr})
+		binary, err := jaeger.ForChecks(t.Context(), &timeoutHint{w: os.Stderr})
 		if err == nil {
 			inst, err = jaeger.Start(t.Context(), binary, jaeger.Options{})
 		}

@@ -57,6 +57,23 @@ func Find(ctx context.Context, progress io.Writer) (Found, error) {
 	return Found{Binary: path, From: "the source build", Skipped: found.Skipped}, nil
 }
 
+// ForChecks returns the Jaeger that make check and the end-to-end tests
+// run: JAEGER_BINARY when it is set (the learner's own, which make run also
+// uses first; the dev container's image sets it to the release it holds),
+// or else the source build (Binary), built first if no run has built it.
+// Unlike Find, it passes over a jaeger on PATH and JAEGER=docker: a check
+// needs a program it can start on a port of its choosing, of the release
+// it was written for.
+func ForChecks(ctx context.Context, progress io.Writer) (string, error) {
+	if path := os.Getenv("JAEGER_BINARY"); path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("JAEGER_BINARY: %w", err)
+		}
+		return path, nil
+	}
+	return Binary(ctx, progress)
+}
+
 // Own returns the learner's own Jaeger, the first three places of Find's
 // order, and whether there is one: if not, Find builds from source (and
 // Found.Skipped may say why a jaeger on PATH was passed over).

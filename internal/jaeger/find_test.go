@@ -96,3 +96,25 @@ func TestFindDockerWithoutDocker(t *testing.T) {
 		t.Errorf("JAEGER=docker without docker: Find = %+v, %v; want an error", found, err)
 	}
 }
+
+// make check and the end-to-end tests run JAEGER_BINARY when it is set (the
+// dev container sets it), and pass over a jaeger on PATH and JAEGER=docker.
+func TestForChecks(t *testing.T) {
+	source := binary(t) // before the test takes PATH away from go build
+	onPath, mine := t.TempDir(), t.TempDir()
+	standIn(t, onPath, "v2.12.0")
+	want := standIn(t, mine, "v2.12.0")
+	onlyOnPath(t, onPath)
+	t.Setenv("JAEGER", "docker")
+	if got, err := ForChecks(t.Context(), nil); err != nil || got != source {
+		t.Errorf("no JAEGER_BINARY: ForChecks = %q, %v; want the source build %s", got, err, source)
+	}
+	t.Setenv("JAEGER_BINARY", want)
+	if got, err := ForChecks(t.Context(), nil); err != nil || got != want {
+		t.Errorf("ForChecks = %q, %v; want JAEGER_BINARY %s", got, err, want)
+	}
+	t.Setenv("JAEGER_BINARY", filepath.Join(mine, "nothing"))
+	if got, err := ForChecks(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "JAEGER_BINARY") {
+		t.Errorf("JAEGER_BINARY that does not exist: ForChecks = %q, %v; want an error that names it", got, err)
+	}
+}

@@ -6,7 +6,9 @@
 // no Docker.
 //
 // The subpackages run it for real: up is the end-to-end test of every
-// step's profile on a Docker engine, and dockerenv gets the machine ready
+// step's profile on a Docker engine, devcontainer starts the tutorial's dev
+// container (.devcontainer/) with the Dev Containers CLI and checks a
+// traced request inside it, and dockerenv gets the machine ready
 // for it (the engine, the compose and buildx plugins that ../docker pins,
 // stand-ins for base images that cannot be pulled); cmd/dockerready runs
 // dockerenv from `make deps`.
@@ -14,5 +16,5 @@
 // It is a module of its own so that compose-go stays out of the tutorial's
 // go.mod.
 //
-//	cd tools/composecheck && go test . ./dockerenv && go test -v ./up
+//	cd tools/composecheck && go test . ./dockerenv && go test -v ./up ./devcontainer
 package composecheck

@@ -2,6 +2,7 @@ package dockerenv
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -270,5 +271,26 @@ func TestPluginsInstallNothingUnasked(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "cli-plugins")); len(entries) > 0 {
 		t.Errorf("Plugins installed %d plugins", len(entries))
+	}
+}
+
+// A golang stand-in of the older recipe (busybox and Go, no apt-get, make
+// or git, which the dev container needs) is made again; the new one is not.
+func TestGolangStandInOutdated(t *testing.T) {
+	for _, old := range []string{
+		"stand-in for golang:1.26.8-trixie: this machine's go1.26.0 (/usr/local/go) and busybox sh; no C compiler",
+		"stand-in for golang:1.26.8-trixie: Debian trixie from deb.debian.org (mmdebstrap) with apt, make, git and curl, and this machine's go1.26.8 (/usr/local/go); no C compiler",
+	} {
+		if !golangOutdated(old) {
+			t.Errorf("golangOutdated(%q) = false, want true", old)
+		}
+	}
+	current := fmt.Sprintf("stand-in for golang:1.26.8-trixie: "+golangRecipe+" with apt, make, git and curl", "trixie")
+	if golangOutdated(current) {
+		t.Errorf("golangOutdated(%q) = true, want false", current)
+	}
+	refs, _ := PinnedImages(root(t))
+	if !slices.Contains(refs, "golang:1.26.8-trixie") || !slices.Contains(refs, "jaegertracing/jaeger:2.12.0") {
+		t.Errorf("PinnedImages = %v, want the dev container's golang and jaeger", refs)
 	}
 }

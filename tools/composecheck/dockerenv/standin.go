@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -39,17 +38,20 @@ func (b BaseImage) String() string {
 	return b.Ref + ": present"
 }
 
-// PinnedImages lists the images the Dockerfile builds FROM and the images
-// docker-compose.yml runs, in that order.
+// PinnedImages lists the images the Dockerfile builds FROM, the images
+// docker-compose.yml runs, and the images the dev container's Dockerfile
+// builds FROM, in that order.
 func PinnedImages(root string) ([]string, error) {
 	var refs []string
 	seen := map[string]bool{}
+	from := regexp.MustCompile(`(?mi)^FROM\s+(\S+)`)
 	for _, f := range []struct {
 		name    string
 		pattern *regexp.Regexp
 	}{
-		{"Dockerfile", regexp.MustCompile(`(?mi)^FROM\s+(\S+)`)},
+		{"Dockerfile", from},
 		{"docker-compose.yml", regexp.MustCompile(`(?m)^\s+image:\s*["']?([^\s"']+)`)},
+		{filepath.Join(".devcontainer", "Dockerfile"), from},
 	} {
 		data, err := os.ReadFile(filepath.Join(root, f.name))
 		if err != nil {
@@ -84,15 +86,22 @@ func BaseImages(ctx context.Context, progress io.Writer) ([]BaseImage, error) {
 	var images []BaseImage
 	for _, ref := range refs {
 		image := BaseImage{Ref: ref}
+		maker, hasStandIn := standIn(ref)
 		label, err := Docker(ctx, "image", "inspect", "--format", `{{index .Config.Labels "`+StandInLabel+`"}}`, ref)
-		if err == nil {
+		// A stand-in of an older recipe is made again (the one made
+		// before the dev container had no apt-get, make or git); any
+		// other image is used as it is.
+		outdated := err == nil && label != "" && hasStandIn && maker.outdated != nil && maker.outdated(label)
+		if err == nil && !outdated {
 			image.StandIn = label
 			images = append(images, image)
 			continue
 		}
-		maker, ok := standIn(ref)
-		if !ok {
+		if !hasStandIn {
 			return images, fmt.Errorf("the pinned image %s has no stand-in here; add one to tools/composecheck/dockerenv", ref)
+		}
+		if outdated {
+			fmt.Fprintf(progress, "dockerenv: %s is a stand-in of an older recipe (%s); making it again\n", ref, label)
 		}
 		pullCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		_, pullErr := Docker(pullCtx, "pull", "--quiet", ref)
@@ -125,6 +134,12 @@ type standInMaker struct {
 	// fill writes the file system; it returns the description for the
 	// label and the configuration (docker import --change lines).
 	fill func(ctx context.Context, ref string, fs *rootfs, progress io.Writer) (description string, changes []string, err error)
+	// tarball, instead of fill, writes the file system as a tarball at
+	// path itself.
+	tarball func(ctx context.Context, ref, path string, progress io.Writer) (description string, changes []string, err error)
+	// outdated, if set, reports whether a stand-in with this label was
+	// made by an older recipe, to be made again.
+	outdated func(label string) bool
 }
 
 // standIn chooses by repository, whatever the tag.
@@ -136,13 +151,13 @@ func standIn(ref string) (standInMaker, bool) {
 	repo = strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/"), "library/")
 	switch repo {
 	case "golang":
-		return standInMaker{golangStandIn}, true
+		return standInMaker{tarball: golangStandIn, outdated: golangOutdated}, true
 	case "gcr.io/distroless/static-debian12", "gcr.io/distroless/static":
-		return standInMaker{distrolessStandIn}, true
+		return standInMaker{fill: distrolessStandIn}, true
 	case "jaegertracing/jaeger":
-		return standInMaker{jaegerStandIn}, true
+		return standInMaker{fill: jaegerStandIn}, true
 	case "redis":
-		return standInMaker{redisStandIn}, true
+		return standInMaker{fill: redisStandIn}, true
 	}
 	return standInMaker{}, false
 }
@@ -156,13 +171,22 @@ func (m standInMaker) make(ctx context.Context, ref string, progress io.Writer) 
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	fs := newRootfs(tmp)
-	description, changes, err := m.fill(ctx, ref, fs, progress)
-	if err == nil {
-		err = fs.close()
-	}
-	if err == nil {
-		err = tmp.Close()
+	var description string
+	var changes []string
+	if m.tarball != nil {
+		if err := tmp.Close(); err != nil {
+			return "", err
+		}
+		description, changes, err = m.tarball(ctx, ref, tmp.Name(), progress)
+	} else {
+		fs := newRootfs(tmp)
+		description, changes, err = m.fill(ctx, ref, fs, progress)
+		if err == nil {
+			err = fs.close()
+		}
+		if err == nil {
+			err = tmp.Close()
+		}
 	}
 	if err != nil {
 		return "", err
@@ -225,47 +249,6 @@ func busybox(fs *rootfs, applets ...string) (string, error) {
 		}
 	}
 	return path, nil
-}
-
-// golang: this machine's Go toolchain in /usr/local/go, as in the official
-// image, with busybox's sh for RUN lines. No C compiler: the Dockerfile
-// builds with CGO_ENABLED=0.
-func golangStandIn(ctx context.Context, ref string, fs *rootfs, progress io.Writer) (string, []string, error) {
-	goroot := runtime.GOROOT()
-	out, err := exec.CommandContext(ctx, filepath.Join(goroot, "bin", "go"), "env", "GOROOT", "GOVERSION").Output()
-	if err != nil {
-		return "", nil, fmt.Errorf("go env: %w", err)
-	}
-	fields := strings.Fields(string(out))
-	if len(fields) != 2 {
-		return "", nil, fmt.Errorf("go env GOROOT GOVERSION said %q", out)
-	}
-	goroot, goVersion := fields[0], fields[1]
-	if tag := ref[strings.LastIndex(ref, ":")+1:]; !strings.HasPrefix(tag, strings.TrimPrefix(goVersion, "go")) {
-		fmt.Fprintf(progress, "dockerenv: note: %s stands in with this machine's %s\n", ref, goVersion)
-	}
-	if err := etc(fs, nil); err != nil {
-		return "", nil, err
-	}
-	if _, err := busybox(fs, "sh", "ls", "cat", "env", "mkdir", "rm", "cp", "mv", "test", "wget", "tar", "gzip"); err != nil {
-		return "", nil, err
-	}
-	if err := fs.tree(goroot, "/usr/local/go"); err != nil {
-		return "", nil, err
-	}
-	for _, d := range []string{"/go/bin", "/go/src"} {
-		if err := fs.dir(d, 0o777, 0); err != nil {
-			return "", nil, err
-		}
-	}
-	return fmt.Sprintf("stand-in for %s: this machine's %s (%s) and busybox sh; no C compiler", ref, goVersion, goroot), []string{
-		"ENV PATH=/usr/local/go/bin:/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"ENV GOLANG_VERSION=" + strings.TrimPrefix(goVersion, "go"),
-		"ENV GOTOOLCHAIN=local",
-		"ENV GOPATH=/go",
-		"WORKDIR /go",
-		`CMD ["sh"]`,
-	}, nil
 }
 
 // distroless/static:nonroot: CA certificates, a non-root user 65532 and
