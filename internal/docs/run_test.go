@@ -43,6 +43,12 @@ func TestStepREADMEsRun(t *testing.T) {
 	}
 	trace := e2e.Build(t, filepath.Join(root(t), "cmd", "trace"))
 	for _, step := range topology.Steps() {
+		if step.JaegerRoles != "" {
+			// Step 11's commands break Jaeger's roles, which only make
+			// run's runner starts: cmd/tutorial's TestStep11RunsJaegersRoles
+			// and internal/jaeger's TestCheckRoles* run them.
+			continue
+		}
 		t.Run(step.Profile(), func(t *testing.T) {
 			// The misbehaviour of step 2 on: the READMEs show it.
 			wild := step.Profile()
