@@ -46,8 +46,8 @@ test: prereqs
 	GOOS=darwin GOARCH=amd64 go build ./... && GOOS=darwin GOARCH=amd64 go vet ./...
 	GOOS=darwin GOARCH=arm64 go build ./... && GOOS=darwin GOARCH=arm64 go vet ./...
 	GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/tutorial && GOOS=windows GOARCH=amd64 go vet ./internal/proc
-	@echo "go test -timeout 15m ./..."; notrun=$$(mktemp); \
-	TUTORIAL_NOT_RUN=$$notrun go test -timeout 15m ./...; status=$$?; \
+	@echo "go test -timeout 30m ./..."; notrun=$$(mktemp); \
+	TUTORIAL_NOT_RUN=$$notrun go test -timeout 30m ./...; status=$$?; \
 	if [ -s "$$notrun" ]; then echo; echo "NOT RUN on this machine (make deps installs what they need):"; sort -u "$$notrun" | sed 's/^/  /'; echo; fi; \
 	rm -f "$$notrun"; [ $$status = 0 ]
 	scripts/fuzz
