@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/tracing-tutorial/tutorial/internal/ports"
+
 	"errors"
 	"fmt"
 	"io"
@@ -112,7 +114,7 @@ func TestKillRestart(t *testing.T) {
 	p.WaitHealthy(t, url)
 	_, portText, _ := net.SplitHostPort(strings.Split(strings.TrimPrefix(url, "http://"), "/")[0])
 	port, _ := strconv.Atoi(portText)
-	if ok, err := listening(newPid, port); !ok || err != nil {
+	if ok, err := ports.Listening(newPid, port); !ok || err != nil {
 		t.Errorf("new process %d does not listen on port %d: %v", newPid, port, err)
 	}
 }

@@ -73,16 +73,16 @@ func listenFresh(t *testing.T) net.Listener {
 
 // handedOutCount returns how many ports FreePort has handed out.
 func handedOutCount() int {
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	return len(ports.given)
+	handed.mu.Lock()
+	defer handed.mu.Unlock()
+	return len(handed.given)
 }
 
 // handedOut reports whether FreePort has handed port out.
 func handedOut(port int) bool {
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	return ports.given[port]
+	handed.mu.Lock()
+	defer handed.mu.Unlock()
+	return handed.given[port]
 }
 
 // offerPorts makes the kernel, as FreePort asks it, offer each of offers
@@ -92,7 +92,7 @@ func handedOut(port int) bool {
 func offerPorts(t *testing.T, offers ...int) func() int {
 	t.Helper()
 	var asked int
-	ports.mu.Lock()
+	handed.mu.Lock()
 	kernel := kernelPort
 	kernelPort = func() (int, func(), error) {
 		asked++
@@ -103,15 +103,15 @@ func offerPorts(t *testing.T, offers ...int) func() int {
 		}
 		return kernel()
 	}
-	ports.mu.Unlock()
+	handed.mu.Unlock()
 	t.Cleanup(func() {
-		ports.mu.Lock()
+		handed.mu.Lock()
 		kernelPort = kernel
-		ports.mu.Unlock()
+		handed.mu.Unlock()
 	})
 	return func() int {
-		ports.mu.Lock()
-		defer ports.mu.Unlock()
+		handed.mu.Lock()
+		defer handed.mu.Unlock()
 		return asked
 	}
 }

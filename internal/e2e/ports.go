@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 )
 
 // FreePort returns a TCP port that is free on 127.0.0.1 right now, and
@@ -28,15 +30,15 @@ func FreePort(t testing.TB) int {
 	return port
 }
 
-// ports are the ports FreePort handed out.
-var ports struct {
+// handed are the ports FreePort handed out.
+var handed struct {
 	mu    sync.Mutex
 	given map[int]bool
 }
 
 func freePort() (int, error) {
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
+	handed.mu.Lock()
+	defer handed.mu.Unlock()
 	// Each port the kernel offers stays bound until FreePort returns, so
 	// that it offers another one next time.
 	var releases []func()
@@ -51,11 +53,11 @@ func freePort() (int, error) {
 			return 0, err
 		}
 		releases = append(releases, release)
-		if !ports.given[port] {
-			if ports.given == nil {
-				ports.given = map[int]bool{}
+		if !handed.given[port] {
+			if handed.given == nil {
+				handed.given = map[int]bool{}
 			}
-			ports.given[port] = true
+			handed.given[port] = true
 			return port, nil
 		}
 	}
@@ -64,7 +66,7 @@ func freePort() (int, error) {
 
 // kernelPort asks the kernel for a port free on 127.0.0.1, and holds it
 // until release is called. (A variable for the harness's own tests, which
-// set it while ports.mu is held.)
+// set it while handed.mu is held.)
 var kernelPort = func() (port int, release func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +130,7 @@ func (p *Process) waitListening(port int) error {
 	r := p.current()
 	deadline := time.After(healthyTimeout)
 	for {
-		ok, err := listening(r.Pid(), port)
+		ok, err := ports.Listening(r.Pid(), port)
 		if ok {
 			return nil
 		}

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/tracing-tutorial/tutorial/internal/ports"
+
 	"fmt"
 	"net"
 	"strconv"
@@ -43,7 +45,7 @@ func TestFreePortNeverRepeats(t *testing.T) {
 // wantListening checks that p itself listens on port.
 func wantListening(t *testing.T, p *Process, port int) {
 	t.Helper()
-	if ok, err := listening(p.current().Pid(), port); !ok || err != nil {
+	if ok, err := ports.Listening(p.current().Pid(), port); !ok || err != nil {
 		t.Errorf("%s is not listening on %d: %v\n%s", p.name, port, err, p.Output())
 	}
 }
@@ -65,7 +67,7 @@ func TestStartOnFreePort(t *testing.T) {
 	}
 
 	// Someone else listening on a port is not the program listening.
-	if ok, _ := listening(p.current().Pid(), takePort(t)); ok {
+	if ok, _ := ports.Listening(p.current().Pid(), takePort(t)); ok {
 		t.Error("listening reports another socket's port as the program's")
 	}
 }
