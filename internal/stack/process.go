@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/proc"
@@ -152,7 +153,7 @@ func (p *Process) Stop() error {
 	}
 	r.expected.Store(true)
 	resume(r.Process) // a paused process could not act on SIGTERM
-	timeout := cmp.Or(p.cmd.StopTimeout, StopTimeout)
+	timeout := p.StopTimeout()
 	switch err := r.Stop(timeout); {
 	case errors.Is(err, proc.ErrStopTimeout):
 		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed it\n%s", p.cmd.Name, timeout, p.LastLines(20))
@@ -169,6 +170,12 @@ func (p *Process) Kill() {
 	r.expected.Store(true)
 	r.Kill()
 }
+
+// StopTimeout is how long Stop waits after SIGTERM before it kills.
+func (p *Process) StopTimeout() time.Duration { return cmp.Or(p.cmd.StopTimeout, StopTimeout) }
+
+// Signal sends sig to the latest start's process group.
+func (p *Process) Signal(sig syscall.Signal) { p.current().Signal(sig) }
 
 // Expect marks the latest start's exit, if it comes, as no surprise: Stop
 // will not report it. (The runner says itself that a part died.)
