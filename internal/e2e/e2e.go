@@ -18,14 +18,13 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
 
 // state is what the test binary shares between its tests and Main cleans up.
 var state struct {
-	mu      sync.Mutex
-	dir     string   // built binaries; "" until Main runs
-	running proc.Set // started and not yet exited
+	mu  sync.Mutex
+	dir string // built binaries; "" until Main runs
 }
 
 // Main runs the tests, then stops whatever the package started and is still
@@ -62,7 +61,7 @@ func cleanUp(failed bool) {
 	dir := state.dir
 	state.mu.Unlock()
 
-	state.running.KillAll()
+	stack.KillAll()
 	stopJaeger(failed)
 	os.RemoveAll(dir)
 }

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"github.com/tracing-tutorial/tutorial/internal/ports"
-
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
 
@@ -93,11 +92,10 @@ func TestKillRestart(t *testing.T) {
 	}
 	// Restart of a running process stops it first: the old process is
 	// gone, and a new one answers on the port.
-	old := p.current()
-	oldPid := old.Pid()
+	oldExited, oldPid := p.Exited(), p.Pid()
 	p.Restart(t)
 	select {
-	case <-old.Exited():
+	case <-oldExited:
 	default:
 		t.Fatalf("process %d still running after Restart", oldPid)
 	}
@@ -107,7 +105,7 @@ func TestKillRestart(t *testing.T) {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", oldPid)); err == nil && procMounted() {
 		t.Errorf("/proc/%d still exists after Restart", oldPid)
 	}
-	newPid := p.current().Pid()
+	newPid := p.Pid()
 	if newPid == oldPid {
 		t.Fatalf("Restart kept process %d", oldPid)
 	}

@@ -99,3 +99,46 @@ func InUse(port int, udp bool) error {
 
 // Addr is "127.0.0.1:port".
 func Addr(port int) string { return net.JoinHostPort(Loopback, strconv.Itoa(port)) }
+
+// HandedOut reports whether Free has handed port out.
+func HandedOut(port int) bool {
+	given.mu.Lock()
+	defer given.mu.Unlock()
+	return given.ports[port]
+}
+
+// HandedOutCount returns how many ports Free has handed out.
+func HandedOutCount() int {
+	given.mu.Lock()
+	defer given.mu.Unlock()
+	return len(given.ports)
+}
+
+// Offer makes Free take each of offers first, as if the kernel offered
+// them, then ask the kernel again; restore undoes it. It is for tests of
+// what a caller does when a port is taken before its program binds it.
+// asked returns how many ports Free asked for since.
+func Offer(offers ...int) (asked func() int, restore func()) {
+	var n int
+	given.mu.Lock()
+	kernel := kernelPort
+	kernelPort = func() (int, func(), error) {
+		n++
+		if len(offers) > 0 {
+			port := offers[0]
+			offers = offers[1:]
+			return port, func() {}, nil
+		}
+		return kernel()
+	}
+	given.mu.Unlock()
+	return func() int {
+			given.mu.Lock()
+			defer given.mu.Unlock()
+			return n
+		}, func() {
+			given.mu.Lock()
+			kernelPort = kernel
+			given.mu.Unlock()
+		}
+}

@@ -56,32 +56,9 @@ func TestInUse(t *testing.T) {
 	}
 }
 
-// offerPorts makes the kernel, as Free asks it, offer each of offers in
-// turn, then free ports again until the test ends. It returns how many
-// ports Free asked for so far.
+// offerPorts is Offer until the test ends.
 func offerPorts(t *testing.T, offers ...int) func() int {
-	t.Helper()
-	var asked int
-	given.mu.Lock()
-	kernel := kernelPort
-	kernelPort = func() (int, func(), error) {
-		asked++
-		if len(offers) > 0 {
-			port := offers[0]
-			offers = offers[1:]
-			return port, func() {}, nil
-		}
-		return kernel()
-	}
-	given.mu.Unlock()
-	t.Cleanup(func() {
-		given.mu.Lock()
-		kernelPort = kernel
-		given.mu.Unlock()
-	})
-	return func() int {
-		given.mu.Lock()
-		defer given.mu.Unlock()
-		return asked
-	}
+	asked, restore := Offer(offers...)
+	t.Cleanup(restore)
+	return asked
 }

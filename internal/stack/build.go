@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
@@ -54,12 +57,33 @@ func hasGo(dir string) bool {
 	return false
 }
 
-// build builds the packages into binDir with one go build, and returns
-// each binary's path by service. go build -o leaves a binary alone when it
+// builds are the builds of this process, by binDir and packages: a test
+// binary starts one step many times, and builds it once.
+var builds sync.Map // string → *builtOnce
+
+type builtOnce struct {
+	once     sync.Once
+	binaries map[string]string
+	err      error
+}
+
+// build builds the packages into binDir with one go build, once per
+// process, and returns each binary's path by service. go build -o leaves a binary alone when it
 // is up to date (it compares build IDs), and then takes a fraction of a
 // second instead of linking anew; a lock keeps two builds (a test and a
 // learner's run) from writing the same binary at once.
 func build(ctx context.Context, pkgs map[string]string, binDir string) (map[string]string, error) {
+	key := binDir + "\x00" + strings.Join(slices.Sorted(maps.Values(pkgs)), "\x00")
+	b, _ := builds.LoadOrStore(key, &builtOnce{})
+	built := b.(*builtOnce)
+	built.once.Do(func() { built.binaries, built.err = goBuild(ctx, pkgs, binDir) })
+	if built.err != nil {
+		builds.CompareAndDelete(key, built) // the learner fixes it, and tries again
+	}
+	return built.binaries, built.err
+}
+
+func goBuild(ctx context.Context, pkgs map[string]string, binDir string) (map[string]string, error) {
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func (s *Stack) programEnv(p topology.Program, wiring map[string]string, port in
 	}
 	maps.Copy(env, s.opts.Env)
 	maps.Copy(env, s.opts.ProgramEnv[Name(s.Step, p)])
-	return envList(env)
+	return EnvList(env)
 }
 
 // RunTagKey is the tracer tag (JAEGER_TAGS, OTEL_RESOURCE_ATTRIBUTES) whose
@@ -101,8 +101,8 @@ func SendToken(githubURL string) bool {
 	return githubURL != "" && err == nil && u.Scheme == "https" && u.Host != ""
 }
 
-// envList is env as exec.Cmd.Env takes it, sorted.
-func envList(env map[string]string) []string {
+// EnvList is env as exec.Cmd.Env takes it, sorted.
+func EnvList(env map[string]string) []string {
 	var list []string
 	for _, key := range slices.Sorted(maps.Keys(env)) {
 		list = append(list, key+"="+env[key])

@@ -111,6 +111,9 @@ func (p *Process) start(ctx context.Context) error {
 	}
 	if err := p.cmd.Ready(ctx, p); err != nil {
 		r.expected.Store(true)
+		if !r.Running() { // its exit says more than what it did not do
+			err = fmt.Errorf("exited (%v) before it was ready", r.Err())
+		}
 		r.Kill()
 		return fmt.Errorf("%s did not start: %w\n%s", p.cmd.Name, err, p.LastLines(20))
 	}

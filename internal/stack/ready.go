@@ -73,15 +73,15 @@ func poll(ctx context.Context, exited <-chan struct{}, ready func() error) error
 	}
 }
 
-// portAttempts is how many ports startOnFreePort tries.
+// portAttempts is how many ports StartOnFreePort tries.
 const portAttempts = 3
 
-// startOnFreePort starts a process with start on a port from ports.Free,
+// StartOnFreePort starts a process with start on a port from ports.Free,
 // and returns it and the port once it is ready. A port found free can be
 // taken before the program binds it (by another process, or an outgoing
 // connection); then the program exits saying "address already in use", and
-// startOnFreePort tries another port, up to 3 in all.
-func startOnFreePort(ctx context.Context, name string, start func(port int) (*Process, error)) (*Process, int, error) {
+// StartOnFreePort tries another port, up to 3 in all.
+func StartOnFreePort(ctx context.Context, name string, start func(port int) (*Process, error)) (*Process, int, error) {
 	for attempt := 1; ; attempt++ {
 		port, err := ports.Free()
 		if err != nil {
@@ -100,9 +100,9 @@ func startOnFreePort(ctx context.Context, name string, start func(port int) (*Pr
 	}
 }
 
-// listening is a Ready that waits until the process itself holds a socket
+// Listening is a Ready that waits until the process itself holds a socket
 // listening on port (on Linux; elsewhere, until something answers there).
-func listening(port int) func(ctx context.Context, p *Process) error {
+func Listening(port int) func(ctx context.Context, p *Process) error {
 	return func(ctx context.Context, p *Process) error {
 		return poll(ctx, p.Exited(), func() error {
 			ok, err := ports.Listening(p.Pid(), port)

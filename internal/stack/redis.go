@@ -50,7 +50,7 @@ func StartRedis(ctx context.Context, port int, out io.Writer) (*Redis, error) {
 	}
 	var p *Process
 	if port == 0 {
-		p, port, err = startOnFreePort(ctx, "redis-server", start)
+		p, port, err = StartOnFreePort(ctx, "redis-server", start)
 	} else {
 		p, err = start(port)
 	}

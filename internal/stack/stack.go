@@ -303,7 +303,7 @@ func (s *Stack) startProgram(ctx context.Context, p topology.Program, binary str
 		healthz := "http://" + ports.Addr(port) + "/healthz"
 		return StartProcess(ctx, Command{Name: name, Binary: binary, Env: env, Output: out, StopTimeout: stop,
 			Ready: func(ctx context.Context, proc *Process) error {
-				if err := listening(port)(ctx, proc); err != nil {
+				if err := Listening(port)(ctx, proc); err != nil {
 					return err
 				}
 				return WaitHealthy(ctx, healthz, proc.Exited())
@@ -312,7 +312,7 @@ func (s *Stack) startProgram(ctx context.Context, p topology.Program, binary str
 	var process *Process
 	port := s.opts.Ports[p.Service]
 	if port == 0 {
-		process, port, err = startOnFreePort(ctx, name, start)
+		process, port, err = StartOnFreePort(ctx, name, start)
 	} else {
 		process, err = start(port)
 	}
