@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 	"github.com/tracing-tutorial/tutorial/internal/traceview"
 )
@@ -130,7 +131,7 @@ func complete(services []string) func(jaeger.Trace) bool {
 			}
 			root = root || parent == ""
 		}
-		return root && time.Since(since) >= settle
+		return root && time.Since(since) >= stack.Settle
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/proc"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
@@ -44,9 +43,20 @@ type part struct {
 	cur *instance // nil: not running
 }
 
+// process is a part's process: a program or Redis (*stack.Process, whose
+// latest start this is), Jaeger or one of its roles (*proc.Process).
+type process interface {
+	Exited() <-chan struct{}
+	Running() bool
+	Err() error
+	Pid() int
+	Kill()
+	Signal(syscall.Signal)
+}
+
 // instance is one run of a part.
 type instance struct {
-	proc *proc.Process
+	proc process
 	// stop stops it in order (SIGTERM, a wait, SIGKILL) and cleans up
 	// after it; it does no harm after the process has exited.
 	stop    func() error

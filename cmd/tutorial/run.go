@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +21,8 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/redisping"
+	"github.com/tracing-tutorial/tutorial/internal/ports"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
@@ -44,15 +42,8 @@ type config struct {
 }
 
 const (
-	loopback       = "127.0.0.1"
-	healthyTimeout = 20 * time.Second
-	pollInterval   = 25 * time.Millisecond
-	traceTimeout   = 10 * time.Second
-	// settle is how long a trace must stay the same to be whole: longer
-	// than the programs' flush interval, so a span still buffered in one
-	// of them is not missed.
-	flushInterval = 100 * time.Millisecond
-	settle        = 150 * time.Millisecond
+	loopback     = ports.Loopback
+	traceTimeout = 10 * time.Second
 )
 
 // runner runs one step and stops it.
@@ -63,7 +54,8 @@ type runner struct {
 	bin     string // where the step's programs are built
 
 	programPorts map[string]int // by topology service name
-	jaeger       *jaegerAt
+	stack        *stack.Stack
+	jaeger       *stack.Jaeger
 	jaegerUI     bool // Jaeger serves its own UI (a release), not the tutorial's viewer
 
 	mu       sync.Mutex
@@ -101,10 +93,7 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 	if !step.NeedsJaeger() {
 		c.Printf("%s", prebuildJaeger())
 	}
-	err = r.startParts(ctx)
-	if err == nil {
-		err = r.startPrograms(ctx)
-	}
+	err = r.start(ctx)
 	if ctx.Err() != nil { // Ctrl-C while starting
 		return r.shutDown()
 	}
@@ -177,23 +166,116 @@ func tracedAs(step topology.Step, p topology.Program) string {
 	return label(step, p)
 }
 
-// startParts starts, side by side, what the programs need: Jaeger, Redis,
-// the stand-in GitHub, and the programs' binaries.
-func (r *runner) startParts(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	if r.cfg.Step.NeedsJaeger() {
-		wg.Go(func() { errs[0] = r.startJaeger(ctx) })
+// start finds Jaeger, then starts the step through internal/stack, and
+// makes each of its parts one the learner can stop and restart.
+func (r *runner) start(ctx context.Context) error {
+	step := r.cfg.Step
+	opts := stack.Options{
+		Dir:    filepath.Join(r.root, step.Dir),
+		BinDir: r.bin,
+		Ports: map[string]int{
+			topology.Redis: r.cfg.RedisPort, topology.GitHub: r.cfg.GitHubPort,
+		},
+		Output:    r.output(),
+		Drain:     true, // a Ctrl-C during a slow request still answers it
+		GitHubURL: r.cfg.GitHubURL,
+		// One 202 ("statistics being computed") per repository first, as
+		// the real GitHub does: the steps retry, and their traces show it.
+		GitHubOptions: fakegithub.Options{ComputeCalls: 1},
 	}
-	if r.cfg.Step.NeedsRedis() {
-		wg.Go(func() { errs[1] = r.startRedis(ctx) })
+	maps.Copy(opts.Ports, r.programPorts)
+	var found jaeger.Found
+	if step.NeedsJaeger() {
+		var err error
+		if found, err = r.findJaeger(ctx); err != nil {
+			return err
+		}
+		opts.JaegerBinary, opts.JaegerOptions = found.Binary, r.jaegerOptions(found)
+		cache, err := paths.CacheDir()
+		if err != nil {
+			return err
+		}
+		// Step 11's storage keeps its traces in the cache, from one run
+		// of the step to the next.
+		opts.BadgerDir = filepath.Join(cache, "traces-"+step.Profile())
 	}
-	if r.cfg.GitHubURL == "" {
-		wg.Go(func() { errs[2] = r.startGitHub() })
+	s, err := stack.Start(ctx, step, opts)
+	if err != nil {
+		return err
 	}
-	wg.Go(func() { errs[3] = r.build(ctx) })
-	wg.Wait()
-	return errors.Join(errs...)
+	r.stack, r.jaeger = s, s.Jaeger
+	r.addCloser(s.Stop) // after the parts: the stand-in, and what is left
+	for i, p := range step.Programs {
+		r.addProgram(s.Programs[stack.Name(step, p)], i-len(step.Programs))
+	}
+	if s.Redis != nil {
+		redis := s.Redis
+		r.addManaged(&part{
+			name: "redis", rank: 1, start: restarted(redis.Restart, redis.Process, redis.Addr()),
+			lost: "Redis keeps its data in memory only: the jobs it held and the answers not yet read are gone.",
+		}, instanceOf(redis.Process, redis.Addr()))
+	}
+	switch {
+	case s.Roles != nil:
+		r.addRoles(s.Roles)
+	case s.AllInOne != nil:
+		r.addAllInOne(s.AllInOne, found.Binary, opts.JaegerOptions)
+	}
+	if s.Jaeger != nil {
+		// cmd/trace finds this Jaeger, on whatever port it is.
+		remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: step.Number, QueryURL: s.Jaeger.QueryURL, Started: time.Now()})
+		if err == nil {
+			r.addCloser(func() error { remove(); return nil })
+		}
+	}
+	if s.GitHub != nil && step.NeedsJaeger() {
+		r.warmUp(strings.TrimSuffix(s.GitHubURL, "/"))
+	}
+	return nil
+}
+
+// output gives each program's log lines their prefix on the console:
+// "gateway      | ".
+func (r *runner) output() func(name string) io.Writer {
+	width := 0
+	for _, p := range r.cfg.Step.Programs {
+		width = max(width, len(label(r.cfg.Step, p)))
+	}
+	return func(name string) io.Writer { return r.console.prefixed(fmt.Sprintf("%-*s | ", width, name)) }
+}
+
+// addProgram makes a program a part: restarted on the same port with the
+// same environment, and ready once it answers its /healthz.
+func (r *runner) addProgram(p *stack.Process, rank int) {
+	where := r.stack.Addrs[r.serviceOf(p.Name())]
+	r.addManaged(&part{name: p.Name(), program: true, rank: rank, start: restarted(p.Restart, p, where)},
+		instanceOf(p, where))
+}
+
+// serviceOf is the topology service of the program the runner calls name.
+func (r *runner) serviceOf(name string) string {
+	for _, p := range r.cfg.Step.Programs {
+		if label(r.cfg.Step, p) == name {
+			return p.Service
+		}
+	}
+	return name
+}
+
+// instanceOf is the running start of p, a program or Redis.
+func instanceOf(p *stack.Process, where string) *instance {
+	return &instance{proc: p, stop: p.Stop, where: where, timeout: p.StopTimeout()}
+}
+
+// restarted is a part's start: restart (which waits until it is ready),
+// then its new instance.
+func restarted(restart func(context.Context) error, p *stack.Process, where string) func(context.Context) (*instance, error) {
+	return func(ctx context.Context) (*instance, error) {
+		if err := restart(ctx); err != nil {
+			return nil, err
+		}
+		return instanceOf(p, where), nil
+	}
 }
 
 // addCloser adds what stops or removes something when the step stops.
@@ -203,57 +285,34 @@ func (r *runner) addCloser(stop func() error) {
 	r.closers = append(r.closers, stop)
 }
 
-// jaegerAt is where the step's Jaeger is, one all-in-one or its roles.
-type jaegerAt struct {
-	QueryURL          string // the UI and the query API
-	CollectorEndpoint string // jaeger.thrift over HTTP (the all-in-one only)
-	OTLPEndpoint      string // OTLP over HTTP
-}
-
-// Client returns a client of the query API.
-func (j *jaegerAt) Client() *jaeger.Client { return &jaeger.Client{QueryURL: j.QueryURL} }
-
-func (r *runner) startJaeger(ctx context.Context) error {
-	// The first run builds Jaeger: minutes, with progress lines. Or it
-	// waits for the build that step 1 or 2 started in the background.
-	// A Jaeger of the learner's own comes first: JAEGER_BINARY, a jaeger
-	// v2 on PATH, JAEGER=docker (jaeger.Find).
+// findJaeger finds the Jaeger to run. The first run builds Jaeger:
+// minutes, with progress lines. Or it waits for the build that step 1 or
+// 2 started in the background. A Jaeger of the learner's own comes first:
+// JAEGER_BINARY, a jaeger v2 on PATH, JAEGER=docker (jaeger.Find).
+func (r *runner) findJaeger(ctx context.Context) (jaeger.Found, error) {
 	hurryBuild()
 	found, err := jaeger.Find(ctx, r.console)
 	if err != nil && ctx.Err() != nil {
 		r.console.Printf("Jaeger's build stopped; the next run carries on from where it got (Go's build cache keeps it).\n")
 	}
 	if err != nil {
-		return err
+		return found, err
 	}
 	if found.Skipped != "" {
 		r.console.Printf("Note: %s.\n", found.Skipped)
 	}
 	r.console.Printf("Jaeger: %s.\n", found.Describe())
 	r.jaegerUI = found.OwnUI
-	if r.cfg.Step.JaegerRoles != "" {
-		if found.Docker {
-			return fmt.Errorf("step %d runs Jaeger's roles as processes of a jaeger binary, not in Docker: unset JAEGER, or set JAEGER_BINARY", r.cfg.Step.Number)
-		}
-		err = r.startJaegerRoles(ctx, found.Binary)
-	} else {
-		err = r.startAllInOne(ctx, found)
+	if r.cfg.Step.JaegerRoles != "" && found.Docker {
+		return found, fmt.Errorf("step %d runs Jaeger's roles as processes of a jaeger binary, not in Docker: unset JAEGER, or set JAEGER_BINARY", r.cfg.Step.Number)
 	}
-	if err != nil {
-		return err
-	}
-	// cmd/trace finds this Jaeger, on whatever port it is.
-	remove, err := jaeger.Record(jaeger.Running{PID: os.Getpid(), Step: r.cfg.Step.Number, QueryURL: r.jaeger.QueryURL, Started: time.Now()})
-	if err == nil {
-		r.addCloser(func() error { remove(); return nil })
-	}
-	return nil
+	return found, nil
 }
 
-// startAllInOne starts one Jaeger, memory storage, as the learner's part
-// "jaeger": the one found (jaeger.Find), a binary or a Docker container.
-func (r *runner) startAllInOne(ctx context.Context, found jaeger.Found) error {
-	binary, env := found.Binary, baseEnv()
+// jaegerOptions are the all-in-one's ports (query's for the roles too)
+// and environment.
+func (r *runner) jaegerOptions(found jaeger.Found) jaeger.Options {
+	env := stack.BaseEnv()
 	if found.Docker { // the docker command finds its engine through these
 		for _, key := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
 			if value, ok := os.LookupEnv(key); ok {
@@ -261,20 +320,17 @@ func (r *runner) startAllInOne(ctx context.Context, found jaeger.Found) error {
 			}
 		}
 	}
-	inst, err := jaeger.Start(ctx, binary, jaeger.Options{
+	return jaeger.Options{
 		QueryPort: r.cfg.JaegerPort, CollectorPort: r.cfg.CollectorPort, AgentPort: r.cfg.AgentPort,
 		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
-	})
-	if err != nil {
-		return err
 	}
-	r.jaeger = &jaegerAt{QueryURL: inst.QueryURL, CollectorEndpoint: inst.CollectorEndpoint, OTLPEndpoint: inst.OTLPEndpoint}
-	// A restart takes the same ports, where the programs send their spans
-	// and the learner's browser looks.
-	again := jaeger.Options{
-		QueryPort: portOf(inst.QueryURL), CollectorPort: portOf(inst.CollectorEndpoint), AgentPort: portOf("udp://" + inst.AgentHostPort),
-		Env: env, OwnUI: found.OwnUI, Docker: found.Docker,
-	}
+}
+
+// addAllInOne makes the one Jaeger the learner's part "jaeger". A restart
+// takes the same ports, where the programs send their spans and the
+// learner's browser looks.
+func (r *runner) addAllInOne(inst *jaeger.Instance, binary string, opts jaeger.Options) {
+	opts.QueryPort, opts.CollectorPort, opts.AgentPort = portOf(inst.QueryURL), portOf(inst.CollectorEndpoint), portOf("udp://"+inst.AgentHostPort)
 	running := func(inst *jaeger.Instance) *instance {
 		return &instance{proc: inst.Process(), stop: inst.Stop, where: inst.QueryURL}
 	}
@@ -282,14 +338,13 @@ func (r *runner) startAllInOne(ctx context.Context, found jaeger.Found) error {
 		name: "jaeger", rank: 2,
 		lost: "Jaeger keeps traces in memory only: the ones it had are gone. While it is away, the programs' spans are lost; their requests are not.",
 		start: func(ctx context.Context) (*instance, error) {
-			inst, err := jaeger.Start(ctx, binary, again)
+			inst, err := jaeger.Start(ctx, binary, opts)
 			if err != nil {
 				return nil, err
 			}
 			return running(inst), nil
 		},
 	}, running(inst))
-	return nil
 }
 
 // rolesLost is what each of Jaeger's roles loses when it dies (step 11's
@@ -300,24 +355,9 @@ var rolesLost = map[string]string{
 	"query":     "Query keeps nothing: spans are written on without it, and every trace is there when it is back.",
 }
 
-// startJaegerRoles starts Jaeger as its roles from the step's configs,
-// each a part of its own: "storage", "collector", "query". Storage keeps
-// its traces in the cache, from one run of the step to the next.
-func (r *runner) startJaegerRoles(ctx context.Context, binary string) error {
-	cache, err := paths.CacheDir()
-	if err != nil {
-		return err
-	}
-	roles, err := jaeger.StartRoles(ctx, binary, jaeger.RolesOptions{
-		ConfigDir: filepath.Join(r.root, r.cfg.Step.JaegerRoles),
-		BadgerDir: filepath.Join(cache, "traces-"+r.cfg.Step.Profile()),
-		QueryPort: r.cfg.JaegerPort,
-		Env:       baseEnv(),
-	})
-	if err != nil {
-		return err
-	}
-	r.jaeger = &jaegerAt{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint}
+// addRoles makes each of Jaeger's roles a part of its own: "storage",
+// "collector", "query".
+func (r *runner) addRoles(roles *jaeger.Roles) {
 	where := map[string]string{"storage": roles.StorageAddr, "collector": roles.OTLPEndpoint, "query": roles.QueryURL}
 	for i, role := range []*jaeger.Role{roles.Storage, roles.Collector, roles.Query} {
 		running := func() *instance {
@@ -333,9 +373,6 @@ func (r *runner) startJaegerRoles(ctx context.Context, binary string) error {
 			},
 		}, running())
 	}
-	// The roles stop as parts; this removes their files (not the traces).
-	r.addCloser(roles.Stop)
-	return nil
 }
 
 // portOf is the port of a URL ("http://127.0.0.1:16686/api"), or 0.
@@ -346,68 +383,6 @@ func portOf(rawURL string) int {
 	}
 	port, _ := strconv.Atoi(u.Port())
 	return port
-}
-
-func (r *runner) startRedis(ctx context.Context) error {
-	binary, err := exec.LookPath("redis-server")
-	if err != nil {
-		return err
-	}
-	port := strconv.Itoa(r.cfg.RedisPort)
-	addr := net.JoinHostPort(loopback, port)
-	start := func(ctx context.Context) (*instance, error) {
-		dir, err := os.MkdirTemp("", "tutorial-redis-")
-		if err != nil {
-			return nil, err
-		}
-		// Its log stays quiet unless it fails: it warns about things
-		// (memory overcommit) that do not matter to the tutorial.
-		p, err := startProcess("redis-server", io.Discard, baseEnv(), binary,
-			"--bind", loopback, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir)
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		in := &instance{proc: p.Process, where: addr, stop: func() error {
-			defer os.RemoveAll(dir)
-			return p.stop()
-		}}
-		if err := waitFor(ctx, p, func() error { return redisping.Ping(addr) }); err != nil {
-			p.Kill()
-			in.stop()
-			return nil, fmt.Errorf("redis-server on %s: %w\n%s", addr, err, p.lastLines())
-		}
-		return in, nil
-	}
-	in, err := start(ctx)
-	if err != nil {
-		return err
-	}
-	r.addManaged(&part{
-		name: "redis", rank: 1, start: start,
-		lost: "Redis keeps its data in memory only: the jobs it held and the answers not yet read are gone.",
-	}, in)
-	return nil
-}
-
-func (r *runner) startGitHub() error {
-	l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(r.cfg.GitHubPort)))
-	if err != nil {
-		return fmt.Errorf("the stand-in GitHub: %w", err)
-	}
-	// One 202 ("statistics being computed") per repository first, as the
-	// real GitHub does: the steps retry, and their traces show it.
-	server := &http.Server{
-		Handler:           fakegithub.New(fakegithub.Options{ComputeCalls: 1}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go server.Serve(l)
-	// Close, not Shutdown: a request to slow/… must not hold up Ctrl-C.
-	r.addCloser(server.Close)
-	if r.cfg.Step.NeedsJaeger() {
-		r.warmUp("http://" + l.Addr().String())
-	}
-	return nil
 }
 
 // readmeRepos are the repositories that the READMEs of steps 3 and on ask
@@ -427,223 +402,18 @@ func (r *runner) warmUp(github string) {
 	}
 }
 
-// startPrograms starts the step's programs and waits until each answers
-// its /healthz.
-func (r *runner) startPrograms(ctx context.Context) error {
-	step := r.cfg.Step
-	width := 0
-	for _, p := range step.Programs {
-		width = max(width, len(label(step, p)))
-	}
-	type started struct {
-		program topology.Program
-		part    *part
-		process *process
-	}
-	var all []started
-	for i, p := range step.Programs {
-		env, err := r.env(p)
-		if err != nil {
-			return err
-		}
-		name := label(step, p)
-		out := r.console.prefixed(fmt.Sprintf("%-*s | ", width, name))
-		timeout := p.Drain(env) + topology.ExitGrace // a Ctrl-C during a slow request still answers it
-		launch := func() (*process, error) {
-			started, err := startProcess(name, out, envList(env), r.binary(p))
-			if err == nil {
-				started.timeout = timeout
-			}
-			return started, err
-		}
-		where := r.address(p.Service)
-		pt := &part{name: name, program: true, rank: i - len(step.Programs),
-			start: func(ctx context.Context) (*instance, error) {
-				started, err := launch()
-				if err != nil {
-					return nil, err
-				}
-				in := programInstance(started, where)
-				if err := r.waitHealthy(ctx, p, started); err != nil {
-					started.Kill()
-					return nil, err
-				}
-				return in, nil
-			}}
-		first, err := launch()
-		if err != nil {
-			return err
-		}
-		r.addManaged(pt, programInstance(first, where))
-		all = append(all, started{p, pt, first})
-	}
-	for _, s := range all {
-		if err := r.waitHealthy(ctx, s.program, s.process); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func programInstance(p *process, where string) *instance {
-	return &instance{proc: p.Process, stop: p.stop, where: where, timeout: p.timeout}
-}
-
-// waitHealthy waits until program p, started as process, answers its
-// /healthz.
-func (r *runner) waitHealthy(ctx context.Context, p topology.Program, process *process) error {
-	client := &http.Client{Timeout: time.Second}
-	healthz := fmt.Sprintf("http://%s/healthz", r.address(p.Service))
-	err := waitFor(ctx, process, func() error {
-		resp, err := client.Get(healthz)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return errors.New(resp.Status)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w (its log is above)", process.Name(), err)
-	}
-	return nil
-}
-
-// env is the whole environment of program p: what any program needs of the
-// learner's (baseEnv), the learner's settings of the tutorial's programs
-// (REPLY_TIMEOUT, CLEANER_NAME, BAD_THINGS, which step 2's README and the
-// README's table offer as `BAD_THINGS=off make run`; JAEGER_* to a program that reports to
-// Jaeger with jaeger-client-go, OTEL_* to one that uses OpenTelemetry's
-// SDK), then the step's wiring with the addresses filled in; GITHUB_TOKEN
-// only to the program that calls GitHub, and only over HTTPS (sendToken).
-// Nothing else of the learner's: no other secret of their shell reaches a
-// program.
-func (r *runner) env(p topology.Program) (map[string]string, error) {
-	env, err := topology.Resolve(p.Env, func(name string) (string, bool) {
-		addr := r.address(name)
-		return addr, addr != ""
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Service, err)
-	}
-	env["PORT"] = strconv.Itoa(r.programPorts[p.Service])
-	env["HOST"] = loopback // not the meetup's Wi-Fi
-	if _, ok := env["JAEGER_ENDPOINT"]; ok {
-		env["JAEGER_REPORTER_FLUSH_INTERVAL"] = flushInterval.String() // the first trace shows at once
-		env["JAEGER_UI"] = r.jaeger.QueryURL                           // for the trace links they log
-	}
-	if _, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok { // steps 9 on: OpenTelemetry's SDK
-		env["OTEL_BSP_SCHEDULE_DELAY"] = strconv.Itoa(int(flushInterval.Milliseconds()))
-		env["JAEGER_UI"] = r.jaeger.QueryURL
-	}
-	if _, ok := env["GITHUB_API_URL"]; ok {
-		if r.cfg.GitHubURL != "" {
-			env["GITHUB_API_URL"] = r.cfg.GitHubURL
-		}
-		if token := os.Getenv("GITHUB_TOKEN"); token != "" && r.sendToken() {
-			env["GITHUB_TOKEN"] = token
-		}
-	}
-	_, jaegerClient := env["JAEGER_ENDPOINT"]
-	_, otelSDK := env["OTEL_EXPORTER_OTLP_ENDPOINT"]
-	all := map[string]string{}
-	for _, kv := range os.Environ() {
-		key, value, _ := strings.Cut(kv, "=")
-		switch {
-		case key == "REPLY_TIMEOUT", key == "CLEANER_NAME", key == "BAD_THINGS",
-			jaegerClient && strings.HasPrefix(key, "JAEGER_"), // JAEGER_DISABLED, JAEGER_SAMPLER_*
-			otelSDK && strings.HasPrefix(key, "OTEL_"):
-			all[key] = value
-		}
-	}
-	for _, kv := range baseEnv() {
-		key, value, _ := strings.Cut(kv, "=")
-		all[key] = value
-	}
-	maps.Copy(all, env) // the step's wiring wins
-	return all, nil
-}
-
-// sendToken reports whether GITHUB_TOKEN goes to the program that calls
-// GitHub: only to a GitHub that the learner chose (GITHUB_API_URL), and
-// only over HTTPS. Never to the stand-in, which needs none.
-func (r *runner) sendToken() bool {
-	u, err := url.Parse(r.cfg.GitHubURL)
-	return r.cfg.GitHubURL != "" && err == nil && u.Scheme == "https" && u.Host != ""
-}
-
-// baseEnv is what every program, redis-server and Jaeger get of the
-// learner's environment: what a program needs to run, and nothing else.
-func baseEnv() []string {
-	var env []string
-	for _, key := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"} {
-		if value, ok := os.LookupEnv(key); ok {
-			env = append(env, key+"="+value)
-		}
-	}
-	return env
-}
-
-// envList is env as exec.Cmd.Env takes it, sorted.
-func envList(env map[string]string) []string {
-	var list []string
-	for _, key := range slices.Sorted(maps.Keys(env)) {
-		list = append(list, key+"="+env[key])
-	}
-	return list
-}
-
 // address is the host:port of a part or a program of the step, or "".
 func (r *runner) address(name string) string {
-	hostPort := func(port int) string { return net.JoinHostPort(loopback, strconv.Itoa(port)) }
 	switch name {
 	case topology.Redis:
-		return hostPort(r.cfg.RedisPort)
+		return ports.Addr(r.cfg.RedisPort)
 	case topology.GitHub:
-		if r.cfg.GitHubURL != "" {
-			return "unused" // env replaces GITHUB_API_URL
-		}
-		return hostPort(r.cfg.GitHubPort)
-	case topology.JaegerCollector, topology.JaegerOTLP:
-		if r.jaeger == nil {
-			return ""
-		}
-		endpoint := r.jaeger.CollectorEndpoint
-		if name == topology.JaegerOTLP {
-			endpoint = r.jaeger.OTLPEndpoint
-		}
-		u, err := url.Parse(endpoint)
-		if err != nil {
-			return ""
-		}
-		return u.Host
+		return ports.Addr(r.cfg.GitHubPort)
 	}
 	if port, ok := r.programPorts[name]; ok {
-		return hostPort(port)
+		return ports.Addr(port)
 	}
 	return ""
-}
-
-// waitFor polls ready until it succeeds, p exits, or it takes too long.
-func waitFor(ctx context.Context, p *process, ready func() error) error {
-	deadline := time.After(healthyTimeout)
-	for {
-		err := ready()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("exited while starting (%v)", p.Err())
-		case <-deadline:
-			return fmt.Errorf("not ready after %s: %w", healthyTimeout, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollInterval):
-		}
-	}
 }
 
 // stop stops the programs, then what they used, each group side by side.
@@ -667,9 +437,9 @@ func (r *runner) stop() error {
 		}
 		done := make(chan struct{})
 		go r.sayWhatStopWaitsFor(programs, done)
-		programsErr := stopAll(programStops)
+		programsErr := stack.All(programStops)
 		close(done)
-		r.stopErr = errors.Join(programsErr, stopAll(append(others, closers...)))
+		r.stopErr = errors.Join(programsErr, stack.All(append(others, closers...)))
 	})
 	return r.stopErr
 }
@@ -713,16 +483,6 @@ func andList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-func stopAll(stops []func() error) error {
-	errs := make([]error, len(stops))
-	var wg sync.WaitGroup
-	for i, stop := range stops {
-		wg.Go(func() { errs[i] = stop() })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // withoutPassword is rawURL without its user:password@, for printing: a
 // password in GITHUB_API_URL is nobody's business (the programs do not
 // use it either: GitHub takes GITHUB_TOKEN).
@@ -759,7 +519,7 @@ func (r *runner) urls() string {
 		switch {
 		case os.Getenv("GITHUB_TOKEN") == "":
 			note = " (from GITHUB_API_URL; without GITHUB_TOKEN it allows 60 requests an hour)"
-		case !r.sendToken():
+		case !stack.SendToken(r.cfg.GitHubURL):
 			note = " (from GITHUB_API_URL; not HTTPS, so GITHUB_TOKEN is not sent)"
 		}
 		line("GitHub", withoutPassword(r.cfg.GitHubURL)+note)
