@@ -66,8 +66,11 @@ func cleanUp(failed bool) {
 	os.RemoveAll(dir)
 }
 
-// binDir returns the directory for built binaries, or fails t if Main is
-// not in charge (then nothing would clean up after the test).
+// BinDir returns the directory for the test binary's builds, which Main
+// removes, or fails t if Main is not in charge (then nothing would clean
+// up after the test).
+func BinDir(t testing.TB) string { t.Helper(); return binDir(t) }
+
 func binDir(t testing.TB) string {
 	t.Helper()
 	state.mu.Lock()
