@@ -184,10 +184,9 @@ func (r *runner) start(ctx context.Context) error {
 		GitHubOptions: fakegithub.Options{ComputeCalls: 1},
 	}
 	maps.Copy(opts.Ports, r.programPorts)
-	var found jaeger.Found
 	if step.NeedsJaeger() {
-		var err error
-		if found, err = r.findJaeger(ctx); err != nil {
+		found, err := r.findJaeger(ctx)
+		if err != nil {
 			return err
 		}
 		opts.JaegerBinary, opts.JaegerOptions = found.Binary, r.jaegerOptions(found)
@@ -206,20 +205,20 @@ func (r *runner) start(ctx context.Context) error {
 	r.stack, r.jaeger = s, s.Jaeger
 	r.addCloser(s.Stop) // after the parts: the stand-in, and what is left
 	for i, p := range step.Programs {
-		r.addProgram(s.Programs[stack.Name(step, p)], i-len(step.Programs))
+		process := s.Programs[stack.Name(step, p)]
+		r.addPart(&part{h: process, name: process.Name(), where: s.Addrs[p.Service], program: true,
+			rank: i - len(step.Programs), timeout: process.StopTimeout()})
 	}
 	if s.Redis != nil {
-		redis := s.Redis
-		r.addManaged(&part{
-			name: "redis", rank: 1, start: restarted(redis.Restart, redis.Process, redis.Addr()),
-			lost: "Redis keeps its data in memory only: the jobs it held and the answers not yet read are gone.",
-		}, instanceOf(redis.Process, redis.Addr()))
+		r.addPart(&part{h: s.Redis, name: "redis", where: s.Redis.Addr(), rank: 1,
+			lost: "Redis keeps its data in memory only: the jobs it held and the answers not yet read are gone."})
 	}
-	switch {
-	case s.Roles != nil:
-		r.addRoles(s.Roles)
-	case s.AllInOne != nil:
-		r.addAllInOne(s.AllInOne, found.Binary, opts.JaegerOptions)
+	if s.AllInOne != nil {
+		r.addPart(&part{h: s.AllInOne, name: "jaeger", where: s.Jaeger.QueryURL, rank: 2,
+			lost: "Jaeger keeps traces in memory only: the ones it had are gone. While it is away, the programs' spans are lost; their requests are not."})
+	}
+	for i, role := range s.Roles {
+		r.addPart(&part{h: role, name: role.Name, where: role.Where, rank: 2 + i, lost: rolesLost[role.Name]})
 	}
 	if s.Jaeger != nil {
 		// cmd/trace finds this Jaeger, on whatever port it is.
@@ -242,40 +241,6 @@ func (r *runner) output() func(name string) io.Writer {
 		width = max(width, len(label(r.cfg.Step, p)))
 	}
 	return func(name string) io.Writer { return r.console.prefixed(fmt.Sprintf("%-*s | ", width, name)) }
-}
-
-// addProgram makes a program a part: restarted on the same port with the
-// same environment, and ready once it answers its /healthz.
-func (r *runner) addProgram(p *stack.Process, rank int) {
-	where := r.stack.Addrs[r.serviceOf(p.Name())]
-	r.addManaged(&part{name: p.Name(), program: true, rank: rank, start: restarted(p.Restart, p, where)},
-		instanceOf(p, where))
-}
-
-// serviceOf is the topology service of the program the runner calls name.
-func (r *runner) serviceOf(name string) string {
-	for _, p := range r.cfg.Step.Programs {
-		if label(r.cfg.Step, p) == name {
-			return p.Service
-		}
-	}
-	return name
-}
-
-// instanceOf is the running start of p, a program or Redis.
-func instanceOf(p *stack.Process, where string) *instance {
-	return &instance{proc: p, stop: p.Stop, where: where, timeout: p.StopTimeout()}
-}
-
-// restarted is a part's start: restart (which waits until it is ready),
-// then its new instance.
-func restarted(restart func(context.Context) error, p *stack.Process, where string) func(context.Context) (*instance, error) {
-	return func(ctx context.Context) (*instance, error) {
-		if err := restart(ctx); err != nil {
-			return nil, err
-		}
-		return instanceOf(p, where), nil
-	}
 }
 
 // addCloser adds what stops or removes something when the step stops.
@@ -326,63 +291,12 @@ func (r *runner) jaegerOptions(found jaeger.Found) jaeger.Options {
 	}
 }
 
-// addAllInOne makes the one Jaeger the learner's part "jaeger". A restart
-// takes the same ports, where the programs send their spans and the
-// learner's browser looks.
-func (r *runner) addAllInOne(inst *jaeger.Instance, binary string, opts jaeger.Options) {
-	opts.QueryPort, opts.CollectorPort, opts.AgentPort = portOf(inst.QueryURL), portOf(inst.CollectorEndpoint), portOf("udp://"+inst.AgentHostPort)
-	running := func(inst *jaeger.Instance) *instance {
-		return &instance{proc: inst.Process(), stop: inst.Stop, where: inst.QueryURL}
-	}
-	r.addManaged(&part{
-		name: "jaeger", rank: 2,
-		lost: "Jaeger keeps traces in memory only: the ones it had are gone. While it is away, the programs' spans are lost; their requests are not.",
-		start: func(ctx context.Context) (*instance, error) {
-			inst, err := jaeger.Start(ctx, binary, opts)
-			if err != nil {
-				return nil, err
-			}
-			return running(inst), nil
-		},
-	}, running(inst))
-}
-
 // rolesLost is what each of Jaeger's roles loses when it dies (step 11's
 // README has the figures).
 var rolesLost = map[string]string{
 	"storage":   "Storage keeps the traces on disk: they are all there when it is back. While it is away, the collector holds the spans and retries, for up to 5 minutes.",
 	"collector": "While the collector is away, each program's SDK loses its spans: every one when nothing listens (killed), after its queue of 10,000 fills when the collector hangs (paused).",
 	"query":     "Query keeps nothing: spans are written on without it, and every trace is there when it is back.",
-}
-
-// addRoles makes each of Jaeger's roles a part of its own: "storage",
-// "collector", "query".
-func (r *runner) addRoles(roles *jaeger.Roles) {
-	where := map[string]string{"storage": roles.StorageAddr, "collector": roles.OTLPEndpoint, "query": roles.QueryURL}
-	for i, role := range []*jaeger.Role{roles.Storage, roles.Collector, roles.Query} {
-		running := func() *instance {
-			return &instance{proc: role.Process(), stop: role.Stop, where: where[role.Name]}
-		}
-		r.addManaged(&part{
-			name: role.Name, rank: 2 + i, lost: rolesLost[role.Name],
-			start: func(ctx context.Context) (*instance, error) {
-				if err := role.Start(ctx); err != nil {
-					return nil, err
-				}
-				return running(), nil
-			},
-		}, running())
-	}
-}
-
-// portOf is the port of a URL ("http://127.0.0.1:16686/api"), or 0.
-func portOf(rawURL string) int {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return 0
-	}
-	port, _ := strconv.Atoi(u.Port())
-	return port
 }
 
 // readmeRepos are the repositories that the READMEs of steps 3 and on ask
@@ -463,9 +377,9 @@ func (r *runner) sayWhatStopWaitsFor(programs []*part, done <-chan struct{}) {
 	var names []string
 	var longest time.Duration
 	for _, p := range programs {
-		if in := p.current(); in != nil && in.proc.Running() {
+		if p.h.Running() {
 			names = append(names, p.name)
-			longest = max(longest, in.timeout)
+			longest = max(longest, p.timeout)
 		}
 	}
 	if len(names) == 0 {

@@ -93,8 +93,8 @@ type Stack struct {
 	// Jaeger is where the programs send spans; nil for a step that
 	// does not trace. AllInOne or Roles is set when Start started it.
 	Jaeger   *Jaeger
-	AllInOne *jaeger.Instance
-	Roles    *jaeger.Roles
+	AllInOne *AllInOne
+	Roles    []Role // storage, collector, query
 	JaegerUI string // the programs' JAEGER_UI: the base of their trace links
 	RunTag   string
 
@@ -202,7 +202,7 @@ func (s *Stack) startJaeger(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.Roles = roles
+		s.Roles = []Role{{roles.Storage, roles.StorageAddr}, {roles.Collector, roles.OTLPEndpoint}, {roles.Query, roles.QueryURL}}
 		s.addCloser(roles.Stop)
 		s.useJaeger(Jaeger{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint})
 		return nil
@@ -211,12 +211,13 @@ func (s *Stack) startJaeger(ctx context.Context) error {
 	if jopts.Env == nil {
 		jopts.Env = BaseEnv()
 	}
-	inst, err := jaeger.Start(ctx, binary, jopts)
+	a, err := startAllInOne(ctx, binary, jopts)
 	if err != nil {
 		return err
 	}
-	s.AllInOne = inst
-	s.addCloser(inst.Stop)
+	s.AllInOne = a
+	s.addCloser(a.Stop) // the latest start's
+	inst := a.Instance()
 	s.useJaeger(Jaeger{QueryURL: inst.QueryURL, CollectorEndpoint: inst.CollectorEndpoint, OTLPEndpoint: inst.OTLPEndpoint})
 	return nil
 }
@@ -257,22 +258,32 @@ func (s *Stack) startGitHub() error {
 }
 
 // startPrograms starts the programs, each once the programs it calls
-// listen (their addresses are in its environment), and waits until each
-// answers its /healthz.
+// listen (their addresses are in its environment), those that can side by
+// side, and waits until each answers its /healthz.
 func (s *Stack) startPrograms(ctx context.Context, binaries map[string]string) error {
 	pending := slices.Clone(s.Step.Programs)
 	for len(pending) > 0 {
-		i := slices.IndexFunc(pending, func(p topology.Program) bool {
-			_, err := topology.Resolve(p.Env, s.address)
-			return err == nil
-		})
-		if i < 0 {
+		var now, later []topology.Program
+		for _, p := range pending {
+			if _, err := topology.Resolve(p.Env, s.address); err == nil {
+				now = append(now, p)
+			} else {
+				later = append(later, p)
+			}
+		}
+		if len(now) == 0 {
 			return fmt.Errorf("step %d: programs wait for each other: %v", s.Step.Number, pending)
 		}
-		if err := s.startProgram(ctx, pending[i], binaries[pending[i].Service]); err != nil {
+		errs := make([]error, len(now))
+		var wg sync.WaitGroup
+		for i, p := range now {
+			wg.Go(func() { errs[i] = s.startProgram(ctx, p, binaries[p.Service]) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		pending = slices.Delete(pending, i, i+1)
+		pending = later
 	}
 	return nil
 }
