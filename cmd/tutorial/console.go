@@ -11,6 +11,8 @@ import (
 	"sync"
 )
 
+// The terminal that the runner and the step's programs share.
+
 // console is the terminal the runner and its programs share. Writes are
 // whole lines, so that the programs' logs and the runner's messages never
 // cut into each other.
