@@ -5,7 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,35 +12,6 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
 	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
-
-func TestFreePortNeverRepeats(t *testing.T) {
-	// The kernel offers a port again once it is free: FreePort must not.
-	first := FreePort(t)
-	asked := offerPorts(t, first, first, first)
-	if port := FreePort(t); port == first || asked() < 4 {
-		t.Errorf("FreePort = %d after %d offers; want a port other than %d, after the three offers of it", port, asked(), first)
-	}
-
-	// In earnest, from tests running at once: without the check, a few
-	// hundred ports from the kernel repeat some.
-	seen := map[int]bool{first: true}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range 50 {
-				port := FreePort(t)
-				mu.Lock()
-				if seen[port] {
-					t.Errorf("FreePort handed out %d twice", port)
-				}
-				seen[port] = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-}
 
 // wantListening checks that p itself listens on port.
 func wantListening(t *testing.T, p *Process, port int) {
