@@ -1,13 +1,12 @@
-// Package e2e is the harness of the steps' end-to-end tests: it builds a
-// step's programs, runs them as real processes against a real Jaeger, a
-// real Redis and the stand-in GitHub, and cleans all of it up.
+// Package e2e is the harness of the steps' end-to-end tests: thin
+// testing.TB wrappers over internal/stack, which starts the processes,
+// finds their ports and waits until they are ready, and returns errors;
+// here they fail the test, with a message that says what to do, and are
+// cleaned up when it ends. It also holds the test binary's shared Jaeger.
 //
 // A test package that uses it must run its tests through Main:
 //
 //	func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
-//
-// The helpers take a testing.TB and fail the test with a message that says
-// what to do, rather than return errors.
 package e2e
 
 import (
