@@ -46,7 +46,6 @@ type runner struct {
 	bin     string // where the step's programs are built
 
 	programPorts map[string]int // by topology service name
-	stack        *stack.Stack
 	jaeger       *stack.Jaeger
 	jaegerUI     bool // Jaeger serves its own UI (a release), not the tutorial's viewer
 

@@ -63,7 +63,7 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.stack, r.jaeger = s, s.Jaeger
+	r.jaeger = s.Jaeger
 	r.addCloser(s.Stop) // after the parts: the stand-in, and what is left
 	for i, p := range step.Programs {
 		process := s.Programs[stack.Name(step, p)]
