@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
 func TestMedianAndPercentile(t *testing.T) {
@@ -48,5 +50,40 @@ func TestClosedLoopCountsFailures(t *testing.T) {
 	res := closedLoop(context.Background(), server.URL, 2, 200*time.Millisecond)
 	if res.sent == 0 || res.ok != 0 || len(res.latency) != 0 {
 		t.Errorf("sent %d, ok %d: a 503 is no success", res.sent, res.ok)
+	}
+}
+
+// TestStartsStepSeven: the bench starts step 7 through internal/stack
+// against its own Jaeger, and counts a request's spans there.
+func TestStartsStepSeven(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Jaeger, Redis and step 7")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	step, err := topology.Find(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newBench(ctx, step, t.TempDir(), map[string]string{"JAEGER_SAMPLER_PARAM": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.jaegerInst.Stop()
+	s, err := b.start(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err := b.spansPerRequest(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Errorf("stopping step 7: %v", err)
+	}
+	// Step 7's trace of one request: the gateway's, the contributors
+	// service's and the cleaner's spans at least.
+	if spans < 3 {
+		t.Errorf("one request's trace has %d spans; want 3 or more", spans)
 	}
 }

@@ -25,8 +25,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +39,7 @@ import (
 
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
@@ -52,12 +56,13 @@ func run() error {
 	pairs := flag.Int("pairs", 3, "traced/untraced pairs for the overhead")
 	overheadRate := flag.Int("overhead-rate", 100, "request rate (req/s) for the overhead's p50, below saturation")
 	conns := flag.Int("conns", 8, "closed-loop clients for the overhead's throughput")
-	var env []string
+	env := map[string]string{}
 	flag.Func("env", "KEY=VALUE added to the programs' environment (repeatable), e.g. JAEGER_REPORTER_MAX_QUEUE_SIZE=100", func(kv string) error {
-		if !strings.Contains(kv, "=") {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok {
 			return fmt.Errorf("want KEY=VALUE, got %q", kv)
 		}
-		env = append(env, kv)
+		env[key] = value
 		return nil
 	})
 	flag.Parse()
@@ -75,23 +80,20 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintln(os.Stderr, "building step 7 and Jaeger…")
-	if err := build(ctx, step, dir); err != nil {
-		return err
-	}
-	logs := proc.NewTail(64 << 10)
-	parts, err := startParts(ctx, os.Stderr)
-	if parts != nil {
-		defer parts.Stop()
-	}
+	b, err := newBench(ctx, step, dir, env)
 	if err != nil {
 		return err
 	}
-	b := &bench{ctx: ctx, step: step, dir: dir, parts: parts, logs: logs, jaeger: parts.jaeger.Client(), env: env}
+	defer b.jaegerInst.Stop()
 
 	hostname, _ := os.Hostname()
-	fmt.Printf("bench: step 7 on %s, %d cores, %s, %s per run\n", hostname, cpus(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *duration)
+	fmt.Printf("bench: step 7 on %s, %d cores, %s, %s per run\n", hostname, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *duration)
 	if len(env) > 0 {
-		fmt.Printf("programs' environment adds: %s\n", strings.Join(env, " "))
+		var list []string
+		for _, key := range slices.Sorted(maps.Keys(env)) {
+			list = append(list, key+"="+env[key])
+		}
+		fmt.Printf("programs' environment adds: %s\n", strings.Join(list, " "))
 	}
 	fmt.Println()
 
@@ -109,42 +111,64 @@ func run() error {
 }
 
 type bench struct {
-	ctx    context.Context
-	step   topology.Step
-	dir    string
-	parts  *parts
-	logs   *proc.Tail
-	jaeger *jaeger.Client
-	env    []string // -env, for every start
+	ctx        context.Context
+	step       topology.Step
+	binDir     string // the programs, built by the first start, reused by the next
+	jaegerInst *jaeger.Instance
+	logs       *proc.Tail
+	jaeger     *jaeger.Client
+	env        map[string]string // -env, for every start
 }
 
-// start starts step 7's programs, traced unless disabled, and warms them
-// up: every repository of the load once, so that no run measures a cold
-// start.
-func (b *bench) start(traced bool) (*programs, error) {
-	extra := slices.Clone(b.env)
-	if !traced {
-		extra = append(extra, "JAEGER_DISABLED=true")
+// newBench starts the Jaeger that every run of the bench reports to, and
+// reads the traces of every run from after it stopped the programs.
+func newBench(ctx context.Context, step topology.Step, binDir string, env map[string]string) (*bench, error) {
+	binary, err := jaeger.Binary(ctx, os.Stderr)
+	if err != nil {
+		return nil, err
 	}
-	p, err := startPrograms(b.ctx, b.step, b.dir, b.parts, extra, b.logs)
+	inst, err := jaeger.Start(ctx, binary, jaeger.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &bench{ctx: ctx, step: step, binDir: binDir, jaegerInst: inst, logs: proc.NewTail(64 << 10),
+		jaeger: inst.Client(), env: env}, nil
+}
+
+// start starts step 7 (its own Redis and stand-in GitHub, the shared
+// Jaeger), traced unless disabled, and warms it up: every repository of
+// the load once, so that no run measures a cold start. The stand-in
+// answers at once (no 202 first): the bench measures our programs, not
+// GitHub's statistics being computed.
+func (b *bench) start(traced bool) (*stack.Stack, error) {
+	env := maps.Clone(b.env)
+	env["BAD_THINGS"] = "off" // the bench measures tracing, not step 2's lock
+	if !traced {
+		env["JAEGER_DISABLED"] = "true"
+	}
+	s, err := stack.Start(b.ctx, b.step, stack.Options{
+		BinDir: b.binDir, Env: env, Drain: true,
+		Output: func(string) io.Writer { return b.logs },
+		Jaeger: &stack.Jaeger{QueryURL: b.jaegerInst.QueryURL, CollectorEndpoint: b.jaegerInst.CollectorEndpoint, OTLPEndpoint: b.jaegerInst.OTLPEndpoint},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, b.logs)
 	}
 	client := newClient(1)
 	for _, repo := range repos {
-		resp, err := client.Get(p.public + "/git/" + repo)
+		resp, err := client.Get(s.URL + "/git/" + repo)
 		if err != nil {
-			p.Stop()
+			s.Stop()
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 		resp.Body.Close()
 	}
-	return p, nil
+	return s, nil
 }
 
 // spansPerRequest asks once, alone, and counts the spans of its trace.
-func (b *bench) spansPerRequest(p *programs) (int, error) {
-	resp, err := newClient(1).Get(p.public + "/git/golang/go")
+func (b *bench) spansPerRequest(p *stack.Stack) (int, error) {
+	resp, err := newClient(1).Get(p.URL + "/git/golang/go")
 	if err != nil {
 		return 0, err
 	}
@@ -180,7 +204,7 @@ func (b *bench) delivery(rates string, d time.Duration) error {
 			p.Stop()
 			return fmt.Errorf("counting one request's spans: %w", err)
 		}
-		res := openLoop(b.ctx, p.public, rate, d)
+		res := openLoop(b.ctx, p.URL, rate, d)
 		if err := p.Stop(); err != nil {
 			return fmt.Errorf("stopping step 7: %w\n%s", err, b.logs)
 		}
@@ -242,8 +266,8 @@ func (b *bench) overhead(pairs, rate, conns int, d time.Duration) error {
 			if err != nil {
 				return err
 			}
-			atRate := openLoop(b.ctx, p.public, rate, d)
-			saturated := closedLoop(b.ctx, p.public, conns, d)
+			atRate := openLoop(b.ctx, p.URL, rate, d)
+			saturated := closedLoop(b.ctx, p.URL, conns, d)
 			if err := p.Stop(); err != nil {
 				return fmt.Errorf("stopping step 7: %w\n%s", err, b.logs)
 			}

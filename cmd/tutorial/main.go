@@ -32,6 +32,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 	"github.com/tracing-tutorial/tutorial/internal/traceview"
 )
@@ -75,7 +76,7 @@ func main() {
 		cancel()
 		<-signals
 		fmt.Fprintln(os.Stderr, "\ntutorial: killing everything")
-		running.KillAll()
+		stack.KillAll()
 		os.Exit(1)
 	}()
 

@@ -23,6 +23,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 	"github.com/tracing-tutorial/tutorial/internal/proc"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
@@ -382,7 +383,7 @@ func (r *tutorial) children(t *testing.T) []procEntry {
 
 // checkGone fails t if a process of the groups of started is left, or a
 // port is still taken.
-func checkGone(t *testing.T, started []procEntry, ports []int) {
+func checkGone(t *testing.T, started []procEntry, taken []int) {
 	t.Helper()
 	groups := map[int]bool{}
 	for _, p := range started {
@@ -393,8 +394,8 @@ func checkGone(t *testing.T, started []procEntry, ports []int) {
 			t.Errorf("left running: %v", p)
 		}
 	}
-	for _, port := range ports {
-		if err := portFree(port, false); err != nil {
+	for _, port := range taken {
+		if err := ports.InUse(port, false); err != nil {
 			t.Errorf("port %d still taken: %v", port, err)
 		}
 	}
@@ -407,7 +408,7 @@ func freePorts(t *testing.T, n int) int {
 		first := e2e.FreePort(t)
 		free := first+n-1 <= 65535
 		for port := first + 1; free && port < first+n; port++ {
-			free = portFree(port, false) == nil
+			free = ports.InUse(port, false) == nil
 		}
 		if free {
 			return first

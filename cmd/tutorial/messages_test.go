@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
 
 func TestAndList(t *testing.T) {
@@ -29,7 +31,7 @@ func stepRunner(t *testing.T, n string, cfg config) *runner {
 		t.Fatal(err)
 	}
 	cfg.Step = step
-	return &runner{cfg: cfg, programPorts: map[string]int{}, jaeger: &jaegerAt{QueryURL: "http://127.0.0.1:16686"}}
+	return &runner{cfg: cfg, programPorts: map[string]int{}, jaeger: &stack.Jaeger{QueryURL: "http://127.0.0.1:16686"}}
 }
 
 // TestStatusListsTheStandInGitHub: status names every part the learner

@@ -11,11 +11,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/proc"
 	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
@@ -25,48 +23,48 @@ import (
 // a part dies, killed or crashed, the rest keeps running and the runner
 // says how to bring it back.
 
+// handle is what internal/stack gives for each part of a running step
+// (stack.Process, stack.Redis, stack.AllInOne, stack.Role): it restarts
+// on the same port, with the same environment, and waits until ready.
+type handle interface {
+	Stop() error
+	Kill()
+	Restart(ctx context.Context) error
+	Signal(sig syscall.Signal)
+	Pid() int
+	Running() bool
+	Exited() <-chan struct{}
+	Err() error
+}
+
 // part is one thing of the running step that the learner can stop and
-// restart: a program, Redis or Jaeger.
+// restart.
 type part struct {
-	name    string // what the learner calls it: "cleaner", "redis", "jaeger"
-	program bool   // one of the step's programs, stopped before Redis and Jaeger
-	rank    int    // where it comes in lists: the programs in order, Redis, Jaeger
-	// start starts it and returns once it is ready (a program answers
-	// its /healthz), on the same port and with the same environment every
-	// time.
-	start func(ctx context.Context) (*instance, error)
-	// lost is what a restart loses, if anything: said when it dies and
-	// when it is restarted.
-	lost string
-
-	op  sync.Mutex // one operation at a time: stop, kill, restart, shutdown
-	mu  sync.Mutex
-	cur *instance // nil: not running
-}
-
-// instance is one run of a part.
-type instance struct {
-	proc *proc.Process
-	// stop stops it in order (SIGTERM, a wait, SIGKILL) and cleans up
-	// after it; it does no harm after the process has exited.
-	stop    func() error
+	h       handle
+	name    string        // what the learner calls it: "cleaner", "redis", "jaeger"
 	where   string        // "127.0.0.1:8002", for messages
-	timeout time.Duration // how long stop waits before it kills (programs)
-	asked   atomic.Bool   // its exit was asked for: not a death to report
-	paused  atomic.Bool
+	program bool          // one of the step's programs, stopped before Redis and Jaeger
+	rank    int           // where it comes in lists: the programs in order, Redis, Jaeger
+	timeout time.Duration // how long stopping it may take (a program's drain)
+	lost    string        // what a restart loses, if anything
+
+	op     sync.Mutex // one operation at a time: stop, kill, restart, shutdown
+	mu     sync.Mutex
+	start  int  // which start of it runs: 1, 2…
+	asked  int  // the start whose exit was asked for: not a death to report
+	paused bool // SIGSTOP'd
 }
 
-func (p *part) current() *instance {
+// ask marks the running start's exit as asked for, and lets it go on if
+// it was paused, or SIGTERM would wait for it.
+func (p *part) ask() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur
-}
-
-func (p *part) set(old, in *instance) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == old {
-		p.cur = in
+	p.asked = p.start
+	paused := p.paused
+	p.paused = false
+	p.mu.Unlock()
+	if paused {
+		p.h.Signal(syscall.SIGCONT)
 	}
 }
 
@@ -87,37 +85,43 @@ func isVerb(verb string) bool {
 // bringBack is the command that brings part name back.
 func bringBack(name string) string { return "go run ./cmd/tutorial restart " + name }
 
-// addManaged registers p (whose first instance in is running) with the
-// runner, and watches it.
-func (r *runner) addManaged(p *part, in *instance) {
+// addPart registers p, running, with the runner, and watches it.
+func (r *runner) addPart(p *part) {
 	r.mu.Lock()
 	r.managed = append(r.managed, p)
 	r.mu.Unlock()
-	p.set(nil, in)
-	go r.watch(p, in)
+	r.watch(p)
 }
 
-// watch reports in's death, unless it was asked for, and leaves the rest
-// running.
-func (r *runner) watch(p *part, in *instance) {
-	<-in.proc.Exited()
-	select { // a program that dies while the step starts fails the start
-	case <-r.ready:
-	case <-r.stopping:
-		return
-	}
-	if in.asked.Load() || r.shutting.Load() {
-		return
-	}
-	in.stop() // clean up after it; it has exited
-	p.set(in, nil)
-	r.reportDeath(p, in)
+// watch reports the death of p's running start, unless its exit was asked
+// for, and leaves the rest running.
+func (r *runner) watch(p *part) {
+	p.mu.Lock()
+	p.start++
+	start, exited := p.start, p.h.Exited()
+	p.mu.Unlock()
+	go func() {
+		<-exited
+		select { // a program that dies while the step starts fails the start
+		case <-r.ready:
+		case <-r.stopping:
+			return
+		}
+		p.mu.Lock()
+		asked := p.asked == start
+		p.mu.Unlock()
+		if asked || r.shutting.Load() {
+			return
+		}
+		p.h.Stop() // clean up after it; it has exited
+		r.reportDeath(p)
+	}()
 }
 
-// reportDeath says that in, of part p, died, and how to bring it back.
-func (r *runner) reportDeath(p *part, in *instance) {
-	how := fmt.Sprint(in.proc.Err())
-	if in.proc.Err() == nil {
+// reportDeath says that part p died, and how to bring it back.
+func (r *runner) reportDeath(p *part) {
+	how := fmt.Sprint(p.h.Err())
+	if p.h.Err() == nil {
 		how = "exit status 0"
 	}
 	msg := fmt.Sprintf("\n%s died (%s). The rest keeps running.\n", p.name, how)
@@ -172,98 +176,85 @@ func (r *runner) do(ctx context.Context, verb, name string) (string, error) {
 	if r.shutting.Load() {
 		return "", errors.New("the step is stopping")
 	}
-	in := p.current()
+	running := p.h.Running()
 	notRunning := fmt.Errorf("%s is not running. Start it: %s", p.name, bringBack(p.name))
 	switch verb {
 	case "stop":
-		if in == nil {
+		if !running {
 			return p.name + " was not running. Start it: " + bringBack(p.name), nil
 		}
-		err := stopInstance(in)
-		p.set(in, nil)
+		p.ask()
 		msg := fmt.Sprintf("%s stopped", p.name)
-		if err != nil {
+		if err := p.h.Stop(); err != nil {
 			msg += fmt.Sprintf(" (%v)", err)
 		}
 		return msg + ". The rest keeps running.\nBring it back: " + bringBack(p.name), nil
 	case "kill":
-		if in == nil {
+		if !running {
 			return "", notRunning
 		}
-		in.asked.Store(true) // said here, not by watch
-		in.proc.Kill()
-		in.stop()
-		p.set(in, nil)
-		msg := fmt.Sprintf("%s killed (%v), as a crash would. The rest keeps running.\n", p.name, in.proc.Err())
+		p.ask() // said here, not by watch
+		p.h.Kill()
+		msg := fmt.Sprintf("%s killed (%v), as a crash would. The rest keeps running.\n", p.name, p.h.Err())
 		if p.lost != "" {
 			msg += p.lost + "\n"
 		}
 		return msg + "Bring it back: " + bringBack(p.name), nil
-	case "pause":
-		if in == nil {
+	case "pause", "resume":
+		if !running {
 			return "", notRunning
 		}
-		in.proc.Signal(syscall.SIGSTOP)
-		in.paused.Store(true)
+		p.mu.Lock()
+		p.paused = verb == "pause"
+		p.mu.Unlock()
+		if verb == "resume" {
+			p.h.Signal(syscall.SIGCONT)
+			return p.name + " resumed.", nil
+		}
+		p.h.Signal(syscall.SIGSTOP)
 		return fmt.Sprintf("%s paused (SIGSTOP): it holds its port and connections, and answers nothing.\nLet it go on: go run ./cmd/tutorial resume %s", p.name, p.name), nil
-	case "resume":
-		if in == nil {
-			return "", notRunning
-		}
-		in.proc.Signal(syscall.SIGCONT)
-		in.paused.Store(false)
-		return p.name + " resumed.", nil
 	}
 	// start, restart
-	if in != nil && verb == "start" {
+	if running && verb == "start" {
 		return p.name + " is running already (to restart it: go run ./cmd/tutorial restart " + p.name + ")", nil
 	}
 	again := "started"
-	if in != nil {
+	if running {
 		again = "restarted"
-		if err := stopInstance(in); err != nil {
+		p.ask()
+		if err := p.h.Stop(); err != nil {
 			r.console.Printf("%s: %v\n", p.name, err)
 		}
-		p.set(in, nil)
 	}
-	started, err := p.start(ctx)
-	if err != nil {
+	if err := p.h.Restart(ctx); err != nil {
 		return "", fmt.Errorf("%s did not start again: %w", p.name, err)
 	}
+	r.watch(p)
 	if r.shutting.Load() { // Ctrl-C meanwhile
-		stopInstance(started)
+		p.stop()
 		return "", errors.New("the step is stopping")
 	}
-	p.set(nil, started)
-	go r.watch(p, started)
-	msg := fmt.Sprintf("%s %s on %s (pid %d).", p.name, again, started.where, started.proc.Pid())
+	msg := fmt.Sprintf("%s %s on %s (pid %d).", p.name, again, p.where, p.h.Pid())
 	if p.lost != "" && again == "restarted" {
 		msg += "\n" + p.lost
 	}
 	return msg, nil
 }
 
-// shutdown stops p, if it runs, when the step stops.
+// shutdown stops p, if it runs, when the step stops: after whatever the
+// learner is doing to it.
 func (p *part) shutdown() error {
 	p.op.Lock()
 	defer p.op.Unlock()
-	in := p.current()
-	if in == nil {
-		return nil
-	}
-	err := stopInstance(in)
-	p.set(in, nil)
-	return err
+	return p.stop()
 }
 
-// stopInstance stops in in order, as asked: a paused process is let go on
-// first, or SIGTERM would wait for it.
-func stopInstance(in *instance) error {
-	in.asked.Store(true)
-	if in.paused.Load() {
-		in.proc.Signal(syscall.SIGCONT)
+func (p *part) stop() error {
+	if !p.h.Running() {
+		return nil
 	}
-	return in.stop()
+	p.ask()
+	return p.h.Stop()
 }
 
 // status lists the parts and what they are doing.
@@ -271,14 +262,16 @@ func (r *runner) status() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Step %d (%s), run by pid %d:\n", r.cfg.Step.Number, r.cfg.Step.Dir, os.Getpid())
 	for _, p := range r.parts() {
-		in := p.current()
+		p.mu.Lock()
+		paused := p.paused
+		p.mu.Unlock()
 		state := "stopped"
 		switch {
-		case in == nil:
-		case in.paused.Load():
-			state = fmt.Sprintf("paused (pid %d, %s)", in.proc.Pid(), in.where)
+		case !p.h.Running():
+		case paused:
+			state = fmt.Sprintf("paused (pid %d, %s)", p.h.Pid(), p.where)
 		default:
-			state = fmt.Sprintf("running (pid %d, %s)", in.proc.Pid(), in.where)
+			state = fmt.Sprintf("running (pid %d, %s)", p.h.Pid(), p.where)
 		}
 		fmt.Fprintf(&b, "  %-13s %s\n", p.name, state)
 	}

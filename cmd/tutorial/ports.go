@@ -4,11 +4,11 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 )
 
 // choosePorts fills in the ports, and fails with what to do if one is
@@ -46,7 +46,7 @@ func (r *runner) choosePorts() error {
 		uses = append(uses, use{cfg.GitHubPort, "the stand-in GitHub", "-github-port", false})
 	}
 	if step.NeedsRedis() {
-		if cfg.RedisPort != 0 && !cfg.RedisPortSet && portFree(cfg.RedisPort, false) != nil {
+		if cfg.RedisPort != 0 && !cfg.RedisPortSet && ports.InUse(cfg.RedisPort, false) != nil {
 			// Debian's redis-server package starts a system-wide Redis
 			// on 6379. Nobody needs the tutorial's own on that port.
 			r.console.Printf("Port %d is taken (by a system Redis?): the tutorial's own Redis takes a free one.\n", cfg.RedisPort)
@@ -58,7 +58,7 @@ func (r *runner) choosePorts() error {
 	var taken []string
 	var fix []string
 	for _, u := range uses {
-		if u.port == 0 || portFree(u.port, u.udp) == nil {
+		if u.port == 0 || ports.InUse(u.port, u.udp) == nil {
 			continue
 		}
 		taken = append(taken, fmt.Sprintf("  %d (%s): change it with %s", u.port, u.what, u.flag))
@@ -79,14 +79,14 @@ func (r *runner) choosePorts() error {
 	var err error
 	for service, port := range r.programPorts {
 		if port == 0 {
-			if r.programPorts[service], err = freePort(); err != nil {
+			if r.programPorts[service], err = ports.Free(); err != nil {
 				return err
 			}
 		}
 	}
 	for _, port := range []*int{&cfg.GitHubPort, &cfg.RedisPort} {
 		if *port == 0 {
-			if *port, err = freePort(); err != nil {
+			if *port, err = ports.Free(); err != nil {
 				return err
 			}
 		}
@@ -101,30 +101,4 @@ func (r *runner) defaultPlus100(flag string) int {
 		"-agent-port": r.cfg.AgentPort, "-github-port": r.cfg.GitHubPort, "-redis-port": r.cfg.RedisPort,
 	}[flag]
 	return port + 100
-}
-
-// portFree reports an error if port is in use on loopback.
-func portFree(port int, udp bool) error {
-	addr := net.JoinHostPort(loopback, strconv.Itoa(port))
-	if udp {
-		c, err := net.ListenPacket("udp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	}
-	l, err := net.Listen("tcp", addr)
-	if err == nil {
-		l.Close()
-	}
-	return err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", loopback+":0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

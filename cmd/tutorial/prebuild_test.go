@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"golang.org/x/sys/unix"
 )
 
 // TestPrebuildJaeger: with no Jaeger built, steps 1 and 2 start its build

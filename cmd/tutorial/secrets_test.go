@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
 
 // TestGitHubURLPrintedWithoutPassword: the runner prints where GitHub is,
@@ -15,7 +17,7 @@ func TestGitHubURLPrintedWithoutPassword(t *testing.T) {
 	r := &runner{
 		cfg:          config{Step: step, GitHubURL: "https://x:" + secret + "@github.example.com/api/v3/", RedisPort: 6379},
 		programPorts: map[string]int{},
-		jaeger:       &jaegerAt{QueryURL: "http://127.0.0.1:16686"},
+		jaeger:       &stack.Jaeger{QueryURL: "http://127.0.0.1:16686"},
 	}
 	got := r.urls()
 	if strings.Contains(got, secret) {

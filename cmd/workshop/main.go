@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -141,9 +140,9 @@ func exercise(w io.Writer, name, dir string, reset bool) int {
 	return 0
 }
 
-// check checks the code in dir against step's lesson, through TestCheck
-// of internal/lesson: the harness of the steps' own tests starts Jaeger,
-// Redis, the stand-in GitHub and the programs, and stops them all.
+// check checks the code in dir against step's lesson with lesson.Run,
+// which the steps' own tests use too: it starts Jaeger, Redis, the
+// stand-in GitHub and the programs (internal/stack), and stops them all.
 func check(w io.Writer, step, dir string) int {
 	n, err := strconv.Atoi(step)
 	if err != nil {
@@ -209,23 +208,9 @@ func check(w io.Writer, step, dir string) int {
 		fmt.Fprintf(w, " and Redis")
 	}
 	fmt.Fprintf(w, ", sending its requests, reading the traces back…\n")
-	resultFile, err := os.CreateTemp("", "workshop-check-*.json")
+	result, err := lesson.Run(context.Background(), n, abs, nil)
 	if err != nil {
-		fmt.Fprintln(w, "workshop:", err)
-		return 1
-	}
-	resultFile.Close()
-	defer os.Remove(resultFile.Name())
-	var output proc.Buffer
-	test := exec.Command("go", "test", "-count=1", "-timeout=10m", "-run=^TestCheck$", "./internal/lesson",
-		"-args", "-lesson.step="+step, "-lesson.dir="+abs, "-lesson.result="+resultFile.Name())
-	test.Dir = root
-	test.Stdout, test.Stderr = &output, &output
-	err = test.Run()
-	var result lesson.Result
-	data, _ := os.ReadFile(resultFile.Name())
-	if err != nil || json.Unmarshal(data, &result) != nil {
-		fmt.Fprintf(w, "\nThe check could not run your code; what it saw:\n%s\n", indent(proc.LastLines(harnessSaid(output.String()), 60), "  "))
+		fmt.Fprintf(w, "\nThe check could not run your code; what it saw:\n%s\n", indent(proc.LastLines(err.Error(), 60), "  "))
 		fmt.Fprintf(w, "FAIL: fix what is above (your programs' logs are there), then run make check STEP=%d DIR=%s again.\n", n, dir)
 		return 1
 	}
@@ -294,24 +279,6 @@ func sayNext(w io.Writer, n int) {
 	} else {
 		fmt.Fprintf(w, "That was the last step. Try the propagation experiment: make exercise STEP=propagation\n")
 	}
-}
-
-// harnessSaid keeps what the test harness said about the learner's
-// programs, without go test's verdict lines and Jaeger's log, which is
-// not theirs.
-func harnessSaid(output string) string {
-	var kept []string
-	for _, line := range strings.Split(output, "\n") {
-		if strings.Contains(line, "e2e: Jaeger's log ends:") {
-			break
-		}
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "FAIL" || strings.HasPrefix(trimmed, "--- FAIL") || strings.HasPrefix(trimmed, "FAIL\t") {
-			continue
-		}
-		kept = append(kept, line)
-	}
-	return strings.Join(kept, "\n")
 }
 
 func indent(s, prefix string) string {

@@ -1,13 +1,12 @@
-// Package e2e is the harness of the steps' end-to-end tests: it builds a
-// step's programs, runs them as real processes against a real Jaeger, a
-// real Redis and the stand-in GitHub, and cleans all of it up.
+// Package e2e is the harness of the steps' end-to-end tests: thin
+// testing.TB wrappers over internal/stack, which starts the processes,
+// finds their ports and waits until they are ready, and returns errors;
+// here they fail the test, with a message that says what to do, and are
+// cleaned up when it ends. It also holds the test binary's shared Jaeger.
 //
 // A test package that uses it must run its tests through Main:
 //
 //	func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
-//
-// The helpers take a testing.TB and fail the test with a message that says
-// what to do, rather than return errors.
 package e2e
 
 import (
@@ -18,14 +17,13 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/proc"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
 
 // state is what the test binary shares between its tests and Main cleans up.
 var state struct {
-	mu      sync.Mutex
-	dir     string   // built binaries; "" until Main runs
-	running proc.Set // started and not yet exited
+	mu  sync.Mutex
+	dir string // built binaries; "" until Main runs
 }
 
 // Main runs the tests, then stops whatever the package started and is still
@@ -62,13 +60,16 @@ func cleanUp(failed bool) {
 	dir := state.dir
 	state.mu.Unlock()
 
-	state.running.KillAll()
+	stack.KillAll()
 	stopJaeger(failed)
 	os.RemoveAll(dir)
 }
 
-// binDir returns the directory for built binaries, or fails t if Main is
-// not in charge (then nothing would clean up after the test).
+// BinDir returns the directory for the test binary's builds, which Main
+// removes, or fails t if Main is not in charge (then nothing would clean
+// up after the test).
+func BinDir(t testing.TB) string { t.Helper(); return binDir(t) }
+
 func binDir(t testing.TB) string {
 	t.Helper()
 	state.mu.Lock()

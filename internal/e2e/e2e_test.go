@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
 )
 
@@ -91,11 +92,10 @@ func TestKillRestart(t *testing.T) {
 	}
 	// Restart of a running process stops it first: the old process is
 	// gone, and a new one answers on the port.
-	old := p.current()
-	oldPid := old.Pid()
+	oldExited, oldPid := p.Exited(), p.Pid()
 	p.Restart(t)
 	select {
-	case <-old.Exited():
+	case <-oldExited:
 	default:
 		t.Fatalf("process %d still running after Restart", oldPid)
 	}
@@ -105,14 +105,14 @@ func TestKillRestart(t *testing.T) {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", oldPid)); err == nil && procMounted() {
 		t.Errorf("/proc/%d still exists after Restart", oldPid)
 	}
-	newPid := p.current().Pid()
+	newPid := p.Pid()
 	if newPid == oldPid {
 		t.Fatalf("Restart kept process %d", oldPid)
 	}
 	p.WaitHealthy(t, url)
 	_, portText, _ := net.SplitHostPort(strings.Split(strings.TrimPrefix(url, "http://"), "/")[0])
 	port, _ := strconv.Atoi(portText)
-	if ok, err := listening(newPid, port); !ok || err != nil {
+	if ok, err := ports.Listening(newPid, port); !ok || err != nil {
 		t.Errorf("new process %d does not listen on port %d: %v", newPid, port, err)
 	}
 }

@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
 
 // GitHub runs the stand-in GitHub for the test and returns it (to inspect
@@ -12,14 +12,10 @@ import (
 // GITHUB_API_URL takes.
 func GitHub(t testing.TB, opts fakegithub.Options) (*fakegithub.Server, string) {
 	t.Helper()
-	opts.Record = true
-	server := fakegithub.New(opts)
-	httpServer := httptest.NewServer(server)
-	t.Cleanup(func() {
-		// Close waits for requests in flight; a client stuck on the
-		// "slow/" owner must not hold the test up.
-		httpServer.CloseClientConnections()
-		httpServer.Close()
-	})
-	return server, httpServer.URL + "/"
+	g, err := stack.StartGitHub(0, opts)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g.Server, g.URL
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 )
 
 // TestMain doubles as the program of the StartOnFreePort tests.
@@ -63,7 +65,7 @@ func listenFresh(t *testing.T) net.Listener {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !handedOut(l.Addr().(*net.TCPAddr).Port) {
+		if !ports.HandedOut(l.Addr().(*net.TCPAddr).Port) {
 			t.Cleanup(func() { l.Close() })
 			return l
 		}
@@ -71,49 +73,12 @@ func listenFresh(t *testing.T) net.Listener {
 	}
 }
 
-// handedOutCount returns how many ports FreePort has handed out.
-func handedOutCount() int {
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	return len(ports.given)
-}
-
-// handedOut reports whether FreePort has handed port out.
-func handedOut(port int) bool {
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	return ports.given[port]
-}
-
-// offerPorts makes the kernel, as FreePort asks it, offer each of offers
-// in turn, and then free ports again, until the test ends. It returns how
-// many ports FreePort asked for so far (the kernel may offer a port that
-// FreePort handed out before; FreePort then asks again).
+// offerPorts is ports.Offer until the test ends.
 func offerPorts(t *testing.T, offers ...int) func() int {
 	t.Helper()
-	var asked int
-	ports.mu.Lock()
-	kernel := kernelPort
-	kernelPort = func() (int, func(), error) {
-		asked++
-		if len(offers) > 0 {
-			port := offers[0]
-			offers = offers[1:]
-			return port, func() {}, nil
-		}
-		return kernel()
-	}
-	ports.mu.Unlock()
-	t.Cleanup(func() {
-		ports.mu.Lock()
-		kernelPort = kernel
-		ports.mu.Unlock()
-	})
-	return func() int {
-		ports.mu.Lock()
-		defer ports.mu.Unlock()
-		return asked
-	}
+	asked, restore := ports.Offer(offers...)
+	t.Cleanup(restore)
+	return asked
 }
 
 // recorder is t, except that it records the harness's failures rather

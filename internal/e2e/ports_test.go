@@ -5,46 +5,19 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/ports"
 	"github.com/tracing-tutorial/tutorial/internal/redisping"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 )
-
-func TestFreePortNeverRepeats(t *testing.T) {
-	// The kernel offers a port again once it is free: FreePort must not.
-	first := FreePort(t)
-	asked := offerPorts(t, first, first, first)
-	if port := FreePort(t); port == first || asked() < 4 {
-		t.Errorf("FreePort = %d after %d offers; want a port other than %d, after the three offers of it", port, asked(), first)
-	}
-
-	// In earnest, from tests running at once: without the check, a few
-	// hundred ports from the kernel repeat some.
-	seen := map[int]bool{first: true}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range 50 {
-				port := FreePort(t)
-				mu.Lock()
-				if seen[port] {
-					t.Errorf("FreePort handed out %d twice", port)
-				}
-				seen[port] = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-}
 
 // wantListening checks that p itself listens on port.
 func wantListening(t *testing.T, p *Process, port int) {
 	t.Helper()
-	if ok, err := listening(p.current().Pid(), port); !ok || err != nil {
-		t.Errorf("%s is not listening on %d: %v\n%s", p.name, port, err, p.Output())
+	if ok, err := ports.Listening(p.Pid(), port); !ok || err != nil {
+		t.Errorf("%s is not listening on %d: %v\n%s", p.Name(), port, err, p.Output())
 	}
 }
 
@@ -60,12 +33,12 @@ func TestStartOnFreePort(t *testing.T) {
 	}
 	// Restart keeps the port.
 	p.Restart(t)
-	if err := p.waitListening(port); err != nil {
+	if err := stack.Listening(port)(t.Context(), p.Process); err != nil {
 		t.Errorf("after Restart: %v", err)
 	}
 
 	// Someone else listening on a port is not the program listening.
-	if ok, _ := listening(p.current().Pid(), takePort(t)); ok {
+	if ok, _ := ports.Listening(p.Pid(), takePort(t)); ok {
 		t.Error("listening reports another socket's port as the program's")
 	}
 }
@@ -77,7 +50,7 @@ func TestStartOnFreePortTriesAnotherPort(t *testing.T) {
 	offerPorts(t, taken)
 	binary, env := listener(t)
 	p, port := StartOnFreePort(t, "listener", binary, env, "PORT")
-	if port == taken || !handedOut(taken) {
+	if port == taken || !ports.HandedOut(taken) {
 		t.Fatalf("StartOnFreePort returned port %d; want it to have tried the taken port %d, then another", port, taken)
 	}
 	wantListening(t, p, port)
@@ -97,17 +70,17 @@ func TestStartOnFreePortGivesUp(t *testing.T) {
 		t.Errorf("failures %q, want one that says the 3 ports were taken, with the program's output", got)
 	}
 	for _, port := range taken {
-		if !handedOut(port) {
+		if !ports.HandedOut(port) {
 			t.Errorf("the taken port %d was not tried", port)
 		}
 	}
 
 	// Any other exit fails at once, with the output, and only once.
-	before := handedOutCount()
+	before := ports.HandedOutCount()
 	got = failures(t, func(t testing.TB) {
 		StartOnFreePort(t, "broken", "/bin/sh", nil, "PORT", "-c", `echo "no config for port $PORT" >&2; exit 2`)
 	})
-	tried := handedOutCount() - before
+	tried := ports.HandedOutCount() - before
 	if len(got) != 1 || !strings.Contains(got[0], "exit status 2") || !strings.Contains(got[0], "no config for port") || tried != 1 {
 		t.Errorf("failures %q after %d ports; want one, at once, with the exit and the output", got, tried)
 	}
@@ -120,7 +93,7 @@ func wantOwnRedis(t *testing.T, r *RedisServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pid := r.proc.current().Pid(); info["process_id"] != strconv.Itoa(pid) || info["tcp_port"] != r.Addr()[strings.LastIndex(r.Addr(), ":")+1:] {
+	if pid := r.Pid(); info["process_id"] != strconv.Itoa(pid) || info["tcp_port"] != r.Addr()[strings.LastIndex(r.Addr(), ":")+1:] {
 		t.Errorf("the Redis on %s is process %s on port %s, want redis-server %d", r.Addr(), info["process_id"], info["tcp_port"], pid)
 	}
 }
@@ -137,8 +110,11 @@ func otherRedis(t *testing.T, port int) int {
 	}
 	p := Start(t, "another redis-server", RedisServerPath(t), nil,
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := redisReady(p, redisAddr(port)); err != nil {
-		t.Fatalf("another redis-server on %d: %v\n%s", port, err, p.Output())
+	addr := ports.Addr(port)
+	for deadline := time.Now().Add(20 * time.Second); redisping.Ping(addr) != nil; time.Sleep(25 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("another redis-server on %d: not ready\n%s", port, p.Output())
+		}
 	}
 	return port
 }
@@ -150,10 +126,10 @@ func TestRedisTriesAnotherPort(t *testing.T) {
 	taken := otherRedis(t, 0)
 	offerPorts(t, taken)
 	r := Redis(t)
-	if r.Addr() == redisAddr(taken) {
+	if r.Addr() == ports.Addr(taken) {
 		t.Fatalf("Redis took the other Redis on %s for its own", r.Addr())
 	}
-	if !handedOut(taken) {
+	if !ports.HandedOut(taken) {
 		t.Fatalf("Redis did not try the taken port %d", taken)
 	}
 	wantOwnRedis(t, r)

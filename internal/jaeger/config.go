@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"text/template"
+
+	freeport "github.com/tracing-tutorial/tutorial/internal/ports"
 )
 
 // ports are the listeners of one Jaeger. Every one of them is on 127.0.0.1:
@@ -22,9 +24,6 @@ type ports struct {
 	ThriftCompact, ThriftBinary int // jaeger receiver, UDP (the "agent" ports)
 	Zipkin                      int // zipkin receiver
 }
-
-// listenFree listens on a free loopback TCP port (a variable for the tests).
-var listenFree = func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 // pickPorts fills in the ports opts leaves at 0 with free loopback ports.
 // It holds every listener it opens until all are chosen, so one Jaeger never
@@ -45,12 +44,11 @@ func pickPorts(opts Options) (ports, error) {
 	callers := map[int]bool{opts.QueryPort: true, opts.CollectorPort: true, opts.AgentPort: true}
 	for _, port := range tcp {
 		for *port == 0 {
-			l, err := listenFree()
+			n, err := freeport.Free()
 			if err != nil {
-				return p, fmt.Errorf("finding a free port: %w", err)
+				return p, err
 			}
-			held = append(held, l)
-			if n := l.Addr().(*net.TCPAddr).Port; !callers[n] {
+			if !callers[n] {
 				*port = n
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	freeport "github.com/tracing-tutorial/tutorial/internal/ports"
 )
 
 func TestConfigBindsLoopbackOnly(t *testing.T) {
@@ -62,21 +64,15 @@ func TestPickPortsAvoidsTheCallersPorts(t *testing.T) {
 	}
 	collector := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	offered := false
-	listenFree = func() (net.Listener, error) {
-		if !offered { // the kernel offers the collector's port first
-			offered = true
-			return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(collector))
-		}
-		return net.Listen("tcp", "127.0.0.1:0")
-	}
-	t.Cleanup(func() { listenFree = func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") } })
+	// The kernel offers the collector's port first.
+	asked, restore := freeport.Offer(collector)
+	defer restore()
 
 	p, err := pickPorts(Options{CollectorPort: collector})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !offered {
+	if asked() == 0 {
 		t.Fatal("pickPorts did not ask for a free port")
 	}
 	for name, port := range map[string]int{"query": p.Query, "query gRPC": p.QueryGRPC, "sampling": p.SamplingHTTP,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	freeport "github.com/tracing-tutorial/tutorial/internal/ports"
 	"github.com/tracing-tutorial/tutorial/internal/proc"
 )
 
@@ -82,7 +82,7 @@ var roleEnv = []string{
 // one before is healthy, on free loopback ports. It returns once all three
 // are ready; ctx bounds the start only.
 func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, error) {
-	ports, err := freePorts(len(roleEnv))
+	ports, err := freeport.FreeN(len(roleEnv))
 	if err != nil {
 		return nil, err
 	}
@@ -150,22 +150,6 @@ func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, 
 		}
 	}
 	return r, nil
-}
-
-// freePorts returns n distinct free loopback TCP ports. Another process
-// may still take one before Jaeger binds it.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := listenFree()
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		// Held until all are chosen, so no port is given twice.
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // Client returns a client of query's API.

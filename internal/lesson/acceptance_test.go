@@ -64,7 +64,7 @@ func TestEveryLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
 					t.Fatal(err)
 				}
 				dir := testCopy(t, root, e)
-				result := Run(t, l.Step, filepath.Join(root, dir))
+				result := testRun(t, l.Step, filepath.Join(root, dir))
 				all := strings.Join(result.Problems, "\n")
 				for _, want := range previousStepIsTold[l.Step] {
 					if !slices.ContainsFunc(strings.Split(want, " | "), func(s string) bool { return strings.Contains(all, s) }) {
@@ -135,7 +135,7 @@ func TestBrokenPropagationIsTold(t *testing.T) {
 	if removed != 2 {
 		t.Fatalf("removed %d lines calling .Inject( from step 7's gateway, want 2 (HTTP and the queue): update this test", removed)
 	}
-	result := Run(t, 7, filepath.Join(root, dir))
+	result := testRun(t, 7, filepath.Join(root, dir))
 	all := strings.Join(result.Problems, "\n")
 	for _, want := range []string{
 		"the contributors service's span starts a new trace: did the gateway inject its span context into the request's headers",

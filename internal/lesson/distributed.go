@@ -19,6 +19,7 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/stack"
 	"github.com/tracing-tutorial/tutorial/internal/tracetest"
 )
 
@@ -515,7 +516,7 @@ func testReplyTimeoutUnderASecond(t *testing.T, n int, dir string) {
 // that name and none under "gateway", and the contributors service keeps
 // its own name.
 func TestServiceNameFromEnv(t *testing.T, n int, dir string) {
-	renamed := "front-door-" + randomHex(4)
+	renamed := "front-door-" + stack.RandomHex(4)
 	s := startDistributed(t, n, dir, "", Options{ProgramEnv: map[string]map[string]string{
 		gatewayName: {"OTEL_SERVICE_NAME": renamed},
 	}})

@@ -81,7 +81,7 @@ func testLessonInProcess(t *testing.T, m Monolith, l Lesson) {
 	base := m.Start(t, githubURL)
 	for _, r := range l.Requests {
 		tracer.Reset()
-		if status, _, body := get(t, base+r.Path, nil); status != r.Status {
+		if status, _, body := getT(t, base+r.Path, nil); status != r.Status {
 			t.Errorf("GET %s answered %d, want %d: %s", r.Path, status, r.Status, body)
 		}
 		// The request's span finishes as the handler returns, which can

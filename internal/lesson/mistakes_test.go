@@ -130,7 +130,7 @@ func TestMistakesAreTold(t *testing.T) {
 			if err := m.apply(dir); err != nil {
 				t.Fatal(err)
 			}
-			result := Run(t, m.step, dir)
+			result := testRun(t, m.step, dir)
 			all := strings.Join(result.Problems, "\n")
 			for _, want := range m.told {
 				if !slices.ContainsFunc(strings.Split(want, " | "), func(s string) bool { return strings.Contains(all, s) }) {

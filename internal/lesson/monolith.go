@@ -109,7 +109,7 @@ func testJaegerUnreachable(t *testing.T, n int, dir string, r Request) {
 	nobody := fmt.Sprintf("http://127.0.0.1:%d/api/traces", e2e.FreePort(t))
 	stack := start(t, n, dir, Options{Env: map[string]string{"JAEGER_ENDPOINT": nobody}})
 	for range 3 {
-		if status, _, body := get(t, stack.URL+r.Path, nil); status != r.Status {
+		if status, _, body := getT(t, stack.URL+r.Path, nil); status != r.Status {
 			t.Fatalf("GET %s = %d %s: want %d although Jaeger is down", r.Path, status, body, r.Status)
 		}
 	}

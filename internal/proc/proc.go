@@ -1,7 +1,8 @@
 // Package proc starts programs in process groups of their own and stops
 // them as docker stop or Ctrl-C would: SIGTERM to the group, a wait, then
-// SIGKILL. The end-to-end tests (internal/e2e), internal/jaeger and the
-// runner (cmd/tutorial) start their programs with it.
+// SIGKILL. internal/stack (which the runner, make check, make bench and
+// the end-to-end tests start steps through) and internal/jaeger start
+// their programs with it.
 package proc
 
 import (

@@ -1,4 +1,4 @@
-package e2e
+package ports
 
 import (
 	"os"
@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// listening reports whether process pid itself holds a TCP socket that
+// Listening reports whether process pid itself holds a TCP socket that
 // listens on port, on any address: not merely whether something answers
 // there, which may be another program that took the port first.
-func listening(pid, port int) (bool, error) {
+func Listening(pid, port int) (bool, error) {
 	sockets := map[string]bool{} // "socket:[inode]", as /proc/PID/fd links read
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, err := os.ReadFile(table)
