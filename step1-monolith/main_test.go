@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 )
 
 func init() {

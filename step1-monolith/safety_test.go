@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 )
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;

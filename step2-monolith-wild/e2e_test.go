@@ -7,11 +7,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
 // TestMonolith: the BAD_THINGS switch, in the real program.
-func TestMonolith(t *testing.T) { lesson.TestMonolith(t, 2, ".") }
+func TestMonolith(t *testing.T) { stepsuite.TestMonolith(t, 2, ".") }

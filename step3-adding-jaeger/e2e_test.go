@@ -9,14 +9,14 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
-func TestLesson(t *testing.T) { lesson.Test(t, 3, ".") }
+func TestLesson(t *testing.T) { stepsuite.Test(t, 3, ".") }
 
 // TestMonolith: the BAD_THINGS switch; spans flushed on shutdown, Jaeger
 // down, a client's broken trace header.
-func TestMonolith(t *testing.T) { lesson.TestMonolith(t, 3, ".") }
+func TestMonolith(t *testing.T) { stepsuite.TestMonolith(t, 3, ".") }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func init() {
@@ -34,14 +34,14 @@ func TestContract(t *testing.T) {
 // TestInProcess: what every one-program step keeps, and step 3's lesson,
 // checked in this process (internal/lesson).
 func TestInProcess(t *testing.T) {
-	lesson.TestInProcess(t, lesson.Monolith{
+	stepsuite.TestInProcess(t, stepsuite.Monolith{
 		Step:  3,
 		Start: startApp,
 		Handler: func(logger *slog.Logger, jaegerUI, githubURL string) http.Handler {
 			app := &app{github: newGitHubClient(githubURL, contracttest.Token), githubTimeout: time.Second}
 			return logRequests(logger, jaegerUI, app.routes())
 		},
-		Wild: lesson.Wild{
+		Wild: stepsuite.Wild{
 			On: func(reindex time.Duration) func() {
 				saved := reindexTime
 				badThings, reindexTime = true, reindex

@@ -14,42 +14,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
-func TestLesson(t *testing.T) { lesson.Test(t, 5, ".") }
+func TestLesson(t *testing.T) { stepsuite.Test(t, 5, ".") }
 
 // TestMonolith: the BAD_THINGS switch; spans flushed on shutdown, Jaeger
 // down, a client's broken trace header.
-func TestMonolith(t *testing.T) { lesson.TestMonolith(t, 5, ".") }
+func TestMonolith(t *testing.T) { stepsuite.TestMonolith(t, 5, ".") }
 
 // TestMysterySolvedInJaeger: with the misbehaviour on, a small repository
 // asked for next to a big one waits for the login index lock, and its
 // trace in Jaeger shows it.
 func TestMysterySolvedInJaeger(t *testing.T) {
 	github, answered, githubURL := answeringGitHub(t)
-	stack, problems := lesson.Start(t, 5, ".", lesson.Options{GitHubURL: githubURL, Env: map[string]string{"BAD_THINGS": "on"}})
+	stack, problems := stepsuite.Start(t, 5, ".", stepsuite.Options{GitHubURL: githubURL, Env: map[string]string{"BAD_THINGS": "on"}})
 	if problems != nil {
 		t.Fatal(problems)
 	}
 
 	big := make(chan error, 1)
 	go func() {
-		_, err := lesson.TimedGet(stack.URL + "/git/torvalds/linux")
+		_, err := stepsuite.TimedGet(stack.URL + "/git/torvalds/linux")
 		big <- err
 	}()
 	// The big one takes the lock once it has its statistics: ask for the
 	// small one after the stand-in has answered the big one's request. Every
 	// answer of the stand-in takes 300 ms, so the small one reaches the lock
 	// that long after the big one took it.
-	lesson.WaitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
-	lesson.WaitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
+	stepsuite.WaitFor(t, "the stand-in to get the torvalds/linux request", func() bool { return len(github.Requests()) == 1 })
+	stepsuite.WaitFor(t, "the stand-in to answer it", func() bool { return answered.Load() == 1 })
 	resp, err := http.Get(stack.URL + "/git/golang/go")
 	if err != nil {
 		t.Fatal(err)

@@ -11,11 +11,11 @@ import (
 
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/mocktracer"
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 )
 
 func init() {
@@ -41,14 +41,14 @@ func TestContract(t *testing.T) {
 // TestInProcess: what every one-program step keeps, and step 5's lesson,
 // checked in this process (internal/lesson).
 func TestInProcess(t *testing.T) {
-	lesson.TestInProcess(t, lesson.Monolith{
+	stepsuite.TestInProcess(t, stepsuite.Monolith{
 		Step:  5,
 		Start: startApp,
 		Handler: func(logger *slog.Logger, jaegerUI, githubURL string) http.Handler {
 			app := &app{github: newGitHubClient(githubURL, contracttest.Token), githubTimeout: time.Second}
 			return logRequests(logger, jaegerUI, app.routes())
 		},
-		Wild: lesson.Wild{
+		Wild: stepsuite.Wild{
 			On: func(reindex time.Duration) func() {
 				saved := reindexTime
 				badThings, reindexTime = true, reindex

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 func TestMedianAndPercentile(t *testing.T) {
@@ -53,7 +53,7 @@ func TestClosedLoopCountsFailures(t *testing.T) {
 	}
 }
 
-// TestStartsStepSeven: the bench starts step 7 through internal/stack
+// TestStartsStepSeven: the bench starts step 7 through internal/infra/stack
 // against its own Jaeger, and counts a request's spans there.
 func TestStartsStepSeven(t *testing.T) {
 	if testing.Short() {

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 )
 
 func main() {

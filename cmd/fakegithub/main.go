@@ -4,7 +4,7 @@
 //	go run ./cmd/fakegithub -addr 127.0.0.1:9090
 //	GITHUB_API_URL=http://127.0.0.1:9090/ go run ./step1-monolith
 //
-// See internal/fakegithub for the owners that trigger GitHub's failures
+// See internal/infra/fakegithub for the owners that trigger GitHub's failures
 // (missing/, rate-limited/, too-many/, computing/, slow/, broken/, garbled/,
 // overflow/).
 package main
@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
 )
 
 func main() {

@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/traceview"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 )
 
 const defaultJaeger = "http://127.0.0.1:16686"

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 )
 
 func TestExplain(t *testing.T) {

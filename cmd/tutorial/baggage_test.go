@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // Steps 8 on offer the baggage experiment; the steps before have no

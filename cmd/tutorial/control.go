@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 )
 
 // A running step listens on a Unix socket, <cache>/running/<pid>.sock,

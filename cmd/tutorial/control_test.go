@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 )
 
 // secret stands for a GITHUB_TOKEN, and for anything else of the

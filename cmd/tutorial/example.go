@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/stack"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
-	"github.com/tracing-tutorial/tutorial/internal/traceview"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 )
 
 // exampleRepo is fast in every step: the stand-in gives it fewer

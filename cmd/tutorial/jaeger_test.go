@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 )
 
 // TestJaegerOnPath runs step 3 with a jaeger on PATH (a link to the source

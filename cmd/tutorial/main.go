@@ -32,9 +32,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tracing-tutorial/tutorial/internal/stack"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
-	"github.com/tracing-tutorial/tutorial/internal/traceview"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 )
 
 const usage = `usage: tutorial run [flags] [step]

@@ -19,13 +19,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/ports"
-	"github.com/tracing-tutorial/tutorial/internal/proc"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/ports"
+	"github.com/tracing-tutorial/tutorial/internal/infra/proc"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
 )
 
 func TestAndList(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // The system will fail, and the learner may make it fail: while a step
@@ -23,7 +23,7 @@ import (
 // a part dies, killed or crashed, the rest keeps running and the runner
 // says how to bring it back.
 
-// handle is what internal/stack gives for each part of a running step
+// handle is what internal/infra/stack gives for each part of a running step
 // (stack.Process, stack.Redis, stack.AllInOne, stack.Role): it restarts
 // on the same port, with the same environment, and waits until ready.
 type handle interface {

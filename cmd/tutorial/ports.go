@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tracing-tutorial/tutorial/internal/ports"
+	"github.com/tracing-tutorial/tutorial/internal/infra/ports"
 )
 
 // choosePorts fills in the ports, and fails with what to do if one is

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 )
 
 // TestStep11RunsJaegersRoles runs step 11: Jaeger is three parts,

@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/ports"
-	"github.com/tracing-tutorial/tutorial/internal/stack"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/ports"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // A run of a step: start it, show the example, serve the controls, and

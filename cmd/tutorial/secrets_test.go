@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
 )
 
 // TestGitHubURLPrintedWithoutPassword: the runner prints where GitHub is,

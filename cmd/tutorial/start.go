@@ -15,19 +15,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/ports"
-	"github.com/tracing-tutorial/tutorial/internal/stack"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/ports"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // Starting the step: Jaeger found (the learner's own, or built), then
-// everything through internal/stack on the ports the learner chose, and
+// everything through internal/infra/stack on the ports the learner chose, and
 // each part handed to parts.go for the learner to break and mend.
 
-// start finds Jaeger, then starts the step through internal/stack, and
+// start finds Jaeger, then starts the step through internal/infra/stack, and
 // makes each of its parts one the learner can stop and restart.
 func (r *runner) start(ctx context.Context) error {
 	step := r.cfg.Step

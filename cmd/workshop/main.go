@@ -24,11 +24,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/proc"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/proc"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
 )
 
 const usage = `usage:
@@ -142,7 +142,7 @@ func exercise(w io.Writer, name, dir string, reset bool) int {
 
 // check checks the code in dir against step's lesson with lesson.Run,
 // which the steps' own tests use too: it starts Jaeger, Redis, the
-// stand-in GitHub and the programs (internal/stack), and stops them all.
+// stand-in GitHub and the programs (internal/infra/stack), and stops them all.
 func check(w io.Writer, step, dir string) int {
 	n, err := strconv.Atoi(step)
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/paths"
 )
 
 // testDir returns a folder of the test's own under _exercises (a

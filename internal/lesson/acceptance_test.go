@@ -1,8 +1,10 @@
-package lesson
+package lesson_test
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // What an unchanged copy of the step before must be told, for each lesson:
@@ -49,22 +51,22 @@ func TestEveryLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range All() {
+	for _, l := range lesson.All() {
 		t.Run("step "+strconv.Itoa(l.Step), func(t *testing.T) {
 			step, err := topology.Find(l.Step)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Run("its own code passes", func(t *testing.T) {
-				Test(t, l.Step, filepath.Join(root, step.Dir))
+				stepsuite.Test(t, l.Step, filepath.Join(root, step.Dir))
 			})
 			t.Run("a copy of the step before fails", func(t *testing.T) {
-				e, err := FindExercise(strconv.Itoa(l.Step))
+				e, err := lesson.FindExercise(strconv.Itoa(l.Step))
 				if err != nil {
 					t.Fatal(err)
 				}
 				dir := testCopy(t, root, e)
-				result := testRun(t, l.Step, filepath.Join(root, dir))
+				result := stepsuite.Run(t, l.Step, filepath.Join(root, dir))
 				all := strings.Join(result.Problems, "\n")
 				for _, want := range previousStepIsTold[l.Step] {
 					if !slices.ContainsFunc(strings.Split(want, " | "), func(s string) bool { return strings.Contains(all, s) }) {
@@ -82,14 +84,14 @@ func TestEveryLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
 // testCopy copies e's step as make exercise does, into a folder of the
 // test's own under _exercises (a learner's own copies are left alone),
 // and removes it when the test ends. It returns the copy's path from root.
-func testCopy(t *testing.T, root string, e Exercise) string {
+func testCopy(t *testing.T, root string, e lesson.Exercise) string {
 	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
-	top := filepath.Join(ExercisesDir, "test-"+hex.EncodeToString(b))
+	top := filepath.Join(lesson.ExercisesDir, "test-"+hex.EncodeToString(b))
 	t.Cleanup(func() { os.RemoveAll(filepath.Join(root, top)) })
 	dir := filepath.Join(top, filepath.Base(e.Dir()))
-	if err := Copy(root, e, dir); err != nil {
+	if err := lesson.Copy(root, e, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -104,7 +106,7 @@ func TestBrokenPropagationIsTold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := FindExercise("propagation")
+	e, err := lesson.FindExercise("propagation")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestBrokenPropagationIsTold(t *testing.T) {
 	if removed != 2 {
 		t.Fatalf("removed %d lines calling .Inject( from step 7's gateway, want 2 (HTTP and the queue): update this test", removed)
 	}
-	result := testRun(t, 7, filepath.Join(root, dir))
+	result := stepsuite.Run(t, 7, filepath.Join(root, dir))
 	all := strings.Join(result.Problems, "\n")
 	for _, want := range []string{
 		"the contributors service's span starts a new trace: did the gateway inject its span context into the request's headers",

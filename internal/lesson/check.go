@@ -12,14 +12,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/stack"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 )
 
-// traceTimeout bounds the wait for one request's trace.
-const traceTimeout = 10 * time.Second
+// TraceTimeout bounds the wait for one request's trace.
+const TraceTimeout = 10 * time.Second
 
 // Result is what Run found.
 type Result struct {
@@ -30,7 +30,7 @@ type Result struct {
 
 // Run checks the programs of step n, built from dir (the step's folder or
 // a learner's copy), against the step's lesson, as make check does: it
-// starts them through internal/stack with the Jaeger j (nil: one of its
+// starts them through internal/infra/stack with the Jaeger j (nil: one of its
 // own, from jaeger.ForChecks), sends the lesson's requests, reads their
 // traces back from Jaeger, and stops everything. A broken promise is a
 // problem in the Result; an error is a check that could not run (the code
@@ -45,7 +45,7 @@ func Run(ctx context.Context, n int, dir string, j *stack.Jaeger) (Result, error
 	if err != nil {
 		return result, err
 	}
-	opts := options(n, dir, Options{})
+	opts := StackOptions(n, dir)
 	opts.Jaeger = j
 	s, err := stack.Start(ctx, step, opts)
 	var missing *stack.MissingError
@@ -57,9 +57,9 @@ func Run(ctx context.Context, n int, dir string, j *stack.Jaeger) (Result, error
 		return result, err
 	}
 	defer s.Stop()
-	c := newChecker(s)
+	c := NewChecker(s)
 	for _, r := range lesson.Requests {
-		problems, tree, err := c.check(ctx, r)
+		problems, tree, err := c.Check(ctx, r)
 		if err != nil {
 			return result, err
 		}
@@ -83,33 +83,33 @@ func Run(ctx context.Context, n int, dir string, j *stack.Jaeger) (Result, error
 	return result, nil
 }
 
-// options are the stack's options for step n's lesson, from dir: its
-// programs' switches off (BAD_THINGS), the lesson's Env, then opts'.
-func options(n int, dir string, opts Options) stack.Options {
+// StackOptions are the stack's options for checking step n's lesson on
+// the programs in dir: their misbehaviour switched off (BAD_THINGS), the
+// lesson's Env, and a run tag that tells this run's spans from others'.
+func StackOptions(n int, dir string) stack.Options {
 	lesson, _ := For(n) // steps 1-2 have none
 	env := map[string]string{"BAD_THINGS": "off"}
 	maps.Copy(env, lesson.Env)
-	maps.Copy(env, opts.Env)
-	return stack.Options{Dir: dir, Env: env, ProgramEnv: opts.ProgramEnv, GitHubURL: opts.GitHubURL, RunTag: stack.NewRunTag()}
+	return stack.Options{Dir: dir, Env: env, RunTag: stack.NewRunTag()}
 }
 
-// checker holds a running stack to a lesson's requests.
-type checker struct {
+// Checker holds a running stack to a lesson's requests.
+type Checker struct {
 	s     *stack.Stack
-	since time.Time // the spans of this run are no older
+	Since time.Time // the spans of this run are no older
 }
 
-func newChecker(s *stack.Stack) *checker { return &checker{s: s, since: time.Now().Add(-time.Minute)} }
+func NewChecker(s *stack.Stack) *Checker { return &Checker{s: s, Since: time.Now().Add(-time.Minute)} }
 
-// check sends r to the stack's public program, reads the request's trace
+// Check sends r to the stack's public program, reads the request's trace
 // back from Jaeger, and checks it against r's promise. It returns the
 // problems and the trace, drawn.
-func (c *checker) check(ctx context.Context, r Request) (problems []string, tree string, err error) {
-	sent, err := c.send(ctx, r)
+func (c *Checker) Check(ctx context.Context, r Request) (problems []string, tree string, err error) {
+	sent, err := c.Send(ctx, r)
 	if err != nil {
 		return nil, "", err
 	}
-	problems, trace, err := c.checkTrace(ctx, r, sent)
+	problems, trace, err := c.CheckTrace(ctx, r, sent)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,50 +118,50 @@ func (c *checker) check(ctx context.Context, r Request) (problems []string, tree
 			problems = append(problems, l.Missing)
 		}
 	}
-	return problems, tracetest.JaegerTree(trace), nil
+	return problems, traceview.JaegerTree(trace), nil
 }
 
-// sent is a request sent, and what its answer says.
-type sent struct {
-	traceID     string // the answer's X-Trace-Id
-	clientTrace string // the trace ID of the check's own trace context
-	problems    []string
+// Sent is a request sent, and what its answer says.
+type Sent struct {
+	TraceID     string // the answer's X-Trace-Id
+	ClientTrace string // the trace ID of the check's own trace context
+	Problems    []string
 }
 
-func (c *checker) send(ctx context.Context, r Request) (sent, error) {
-	var out sent
+func (c *Checker) Send(ctx context.Context, r Request) (Sent, error) {
+	var out Sent
 	header := http.Header{}
 	for k, v := range r.Header {
 		header.Set(k, v)
 	}
 	if r.FromClient {
-		out.clientTrace = stack.RandomHex(16)
-		header.Set("Uber-Trace-Id", out.clientTrace+":"+stack.RandomHex(8)+":0:1")
+		out.ClientTrace = stack.RandomHex(16)
+		header.Set("Uber-Trace-Id", out.ClientTrace+":"+stack.RandomHex(8)+":0:1")
 	}
-	status, answer, body, err := get(ctx, c.s.URL+r.Path, header)
+	status, answer, body, err := Get(ctx, c.s.URL+r.Path, header)
 	if err != nil {
 		return out, err
 	}
 	if status != r.Status {
-		out.problems = append(out.problems, fmt.Sprintf("GET %s answered %d, want %d: %s", r.Path, status, r.Status, strings.TrimSpace(body)))
+		out.Problems = append(out.Problems, fmt.Sprintf("GET %s answered %d, want %d: %s", r.Path, status, r.Status, strings.TrimSpace(body)))
 	}
-	out.traceID = answer.Get("X-Trace-Id")
-	if out.traceID == "" {
-		out.problems = append(out.problems, "the answer has no X-Trace-Id header: set it to the trace ID of the request's span "+
+	out.TraceID = answer.Get("X-Trace-Id")
+	if out.TraceID == "" {
+		out.Problems = append(out.Problems, "the answer has no X-Trace-Id header: set it to the trace ID of the request's span "+
 			"(jaeger-client-go: span.Context().(jaeger.SpanContext).TraceID().String(); OpenTelemetry: "+
 			"trace.SpanFromContext(ctx).SpanContext().TraceID().String()), so that a slow answer leads straight to its trace")
 	}
 	return out, nil
 }
 
-// checkTrace reads the trace of a request sent back from Jaeger and checks
+// CheckTrace reads the trace of a request sent back from Jaeger and checks
 // it against r's promise; it returns the problems and the trace (empty if
 // Jaeger has none).
-func (c *checker) checkTrace(ctx context.Context, r Request, sent sent) ([]string, jaeger.Trace, error) {
-	problems := sent.problems
-	ctx, cancel := context.WithTimeout(ctx, traceTimeout)
+func (c *Checker) CheckTrace(ctx context.Context, r Request, sent Sent) ([]string, jaeger.Trace, error) {
+	problems := sent.Problems
+	ctx, cancel := context.WithTimeout(ctx, TraceTimeout)
 	defer cancel()
-	traceID := sent.traceID
+	traceID := sent.TraceID
 	if traceID == "" {
 		if traceID = c.latest(ctx, r); traceID == "" {
 			return append(problems, missing(r.Spans[0], nil)), jaeger.Trace{}, nil
@@ -175,16 +175,16 @@ func (c *checker) checkTrace(ctx context.Context, r Request, sent sent) ([]strin
 		return nil, trace, fmt.Errorf("reading trace %s from Jaeger: %w", traceID, err)
 	}
 	elsewhere := func(service, operation string) bool {
-		traces, _ := c.s.Jaeger.Client().Find(ctx, service, operation, c.since)
+		traces, _ := c.s.Jaeger.Client().Find(ctx, service, operation, c.Since)
 		for _, other := range traces {
-			if !sameTrace(other.TraceID, trace.TraceID) && c.hasOwn(other, service, operation) {
+			if !SameTrace(other.TraceID, trace.TraceID) && c.HasOwn(other, service, operation) {
 				return true
 			}
 		}
 		return false
 	}
-	problems = append(problems, r.Check(trace, sent.clientTrace, elsewhere)...)
-	if lesson, _ := For(c.s.Step.Number); lesson.LogsTraceLink && sent.traceID != "" && !c.logsLink(traceID) {
+	problems = append(problems, r.Check(trace, sent.ClientTrace, elsewhere)...)
+	if lesson, _ := For(c.s.Step.Number); lesson.LogsTraceLink && sent.TraceID != "" && !c.logsLink(traceID) {
 		problems = append(problems, fmt.Sprintf("the request's log line has no link to its trace (trace=%s/trace/%s): "+
 			"log it, so that a slow request in the log leads to its trace", c.s.JaegerUI, traceID))
 	}
@@ -194,7 +194,7 @@ func (c *checker) checkTrace(ctx context.Context, r Request, sent sent) ([]strin
 // waitForTrace waits until the trace holds every span r promises, or has
 // not changed for stack.Settle: a span that never comes is a problem to
 // report, not to wait for.
-func (c *checker) waitForTrace(ctx context.Context, traceID string, r Request) (jaeger.Trace, error) {
+func (c *Checker) waitForTrace(ctx context.Context, traceID string, r Request) (jaeger.Trace, error) {
 	var last jaeger.Trace
 	var lastChange time.Time
 	_, err := c.s.Jaeger.Client().WaitForTrace(ctx, traceID, func(trace jaeger.Trace) bool {
@@ -215,13 +215,13 @@ func (c *checker) waitForTrace(ctx context.Context, traceID string, r Request) (
 
 // latest finds the trace of a request that did not say its trace ID: the
 // newest of this run with r's first span.
-func (c *checker) latest(ctx context.Context, r Request) string {
+func (c *Checker) latest(ctx context.Context, r Request) string {
 	first := r.Spans[0]
 	deadline := time.Now().Add(stack.Settle)
 	for {
-		traces, _ := c.s.Jaeger.Client().Find(ctx, first.Service, first.Operation, c.since)
+		traces, _ := c.s.Jaeger.Client().Find(ctx, first.Service, first.Operation, c.Since)
 		for _, trace := range traces {
-			if c.hasOwn(trace, first.Service, first.Operation) {
+			if c.HasOwn(trace, first.Service, first.Operation) {
 				return trace.TraceID
 			}
 		}
@@ -232,9 +232,9 @@ func (c *checker) latest(ctx context.Context, r Request) string {
 	}
 }
 
-// hasOwn reports whether trace has a span of service named operation that
+// HasOwn reports whether trace has a span of service named operation that
 // a program of this run reported.
-func (c *checker) hasOwn(trace jaeger.Trace, service, operation string) bool {
+func (c *Checker) HasOwn(trace jaeger.Trace, service, operation string) bool {
 	for _, span := range trace.Spans {
 		if span.OperationName != operation || trace.ServiceName(span) != service {
 			continue
@@ -249,12 +249,12 @@ func (c *checker) hasOwn(trace jaeger.Trace, service, operation string) bool {
 }
 
 // logsLink reports whether the public program logged a link to the trace.
-func (c *checker) logsLink(traceID string) bool {
+func (c *Checker) logsLink(traceID string) bool {
 	return logsFrom(c.s.Public(), "trace="+c.s.JaegerUI+"/trace/"+traceID)
 }
 
 // logs reports whether the program named name logged text.
-func (c *checker) logs(name, text string) bool {
+func (c *Checker) logs(name, text string) bool {
 	p, ok := c.s.Programs[name]
 	return ok && logsFrom(p, text)
 }
@@ -272,11 +272,15 @@ func logsFrom(p *stack.Process, text string) bool {
 	}
 }
 
-func sameTrace(a, b string) bool {
+// SameTrace reports whether two trace IDs name one trace (Jaeger drops
+// leading zeros).
+func SameTrace(a, b string) bool {
 	return strings.TrimLeft(strings.ToLower(a), "0") == strings.TrimLeft(strings.ToLower(b), "0")
 }
 
-func get(ctx context.Context, url string, header http.Header) (int, http.Header, string, error) {
+// Get sends a GET with header and returns the status, the answer's
+// header and the start of its body.
+func Get(ctx context.Context, url string, header http.Header) (int, http.Header, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, nil, "", err

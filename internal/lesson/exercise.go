@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // ExercisesDir is where `make exercise` puts the learners' copies, under

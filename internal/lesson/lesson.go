@@ -9,7 +9,7 @@
 // and what usually causes it.
 //
 // Start, Run and Test run the programs with the harness of the steps'
-// tests (internal/e2e), so a package that calls them runs its tests
+// tests (internal/testkit/e2e), so a package that calls them runs its tests
 // through e2e.Main. make check is TestCheck of this package, which
 // cmd/workshop runs: the check and the steps' tests share one code path.
 //
@@ -25,7 +25,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 )
 
 // Lesson is what one step teaches and promises.
@@ -126,7 +126,7 @@ func (r Request) Check(trace jaeger.Trace, clientTrace string, elsewhere Elsewhe
 	services := map[string]string{} // of the operations promised
 	for _, want := range r.Spans {
 		services[want.Operation] = want.Service
-		got, ok := find(trace, want.Service, want.Operation)
+		got, ok := FindSpan(trace, want.Service, want.Operation)
 		if !ok {
 			absent[want.Operation] = true
 			// Under an absent parent of the same service, only the
@@ -229,7 +229,7 @@ func withHint(problem, hint string) string {
 	return problem + ": " + hint
 }
 
-func find(trace jaeger.Trace, service, operation string) (jaeger.Span, bool) {
+func FindSpan(trace jaeger.Trace, service, operation string) (jaeger.Span, bool) {
 	for _, s := range trace.Spans {
 		if s.OperationName == operation && trace.ServiceName(s) == service {
 			return s, true
@@ -280,7 +280,7 @@ func LogValue(s jaeger.Span, key string) (string, bool) {
 // is no need to wait for more.
 func (r Request) Complete(trace jaeger.Trace) bool {
 	for _, want := range r.Spans {
-		if _, ok := find(trace, want.Service, want.Operation); !ok {
+		if _, ok := FindSpan(trace, want.Service, want.Operation); !ok {
 			return false
 		}
 	}
@@ -308,4 +308,48 @@ func For(n int) (Lesson, error) {
 		steps = append(steps, fmt.Sprint(l.Step))
 	}
 	return Lesson{}, fmt.Errorf("no lesson for step %d; the steps with a lesson to check are %s", n, strings.Join(steps, ", "))
+}
+
+// OnlyThePromised returns what trace, the trace of r, has that r does not
+// promise.
+func OnlyThePromised(trace jaeger.Trace, r Request, traceID string) []string {
+	var problems []string
+	promised := map[string]Span{}
+	for _, want := range r.Spans {
+		promised[want.Service+": "+want.Operation] = want
+	}
+	seen := map[string]int{}
+	present := map[string]bool{}
+	for _, span := range trace.Spans {
+		present[span.SpanID] = true
+	}
+	var roots []string
+	for _, span := range trace.Spans {
+		name := trace.ServiceName(span) + ": " + span.OperationName
+		seen[name]++
+		if !SameTrace(span.TraceID, traceID) {
+			problems = append(problems, fmt.Sprintf("%s: trace ID %s, want %s", name, span.TraceID, traceID))
+		}
+		if parent := span.ParentID(); parent == "" || !present[parent] {
+			roots = append(roots, name)
+		}
+		want, ok := promised[name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("span %s, which the lesson does not name", name))
+			continue
+		}
+		// OpenTelemetry (step 9) calls a span without a kind "internal".
+		if kind, has := span.Tag("span.kind"); has && kind != "internal" && want.Tags["span.kind"] == "" {
+			problems = append(problems, fmt.Sprintf("%s: span.kind = %v, want none", name, kind))
+		}
+	}
+	for name, count := range seen {
+		if count > 1 {
+			problems = append(problems, fmt.Sprintf("%d spans %s, want one", count, name))
+		}
+	}
+	if root := r.Spans[0].Service + ": " + r.Spans[0].Operation; len(roots) != 1 || roots[0] != root {
+		problems = append(problems, fmt.Sprintf("roots %v, want %s alone", roots, root))
+	}
+	return problems
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 )
 
 // fakeSpan is a span for traceOf. parent is the index of its parent in
@@ -258,15 +258,15 @@ func TestLessonsAreWellFormed(t *testing.T) {
 func TestOnlyThePromised(t *testing.T) {
 	r := lessonRequest(t, 6, 0)
 	request := fakeSpan{service: "gateway", operation: request, parent: -1, tags: map[string]any{"span.kind": "server"}}
-	wantProblems(t, onlyThePromised(traceOf(request), r, "t1"))
-	wantProblems(t, onlyThePromised(traceOf(request), r, "t2"), "trace ID t1, want t2")
+	wantProblems(t, OnlyThePromised(traceOf(request), r, "t1"))
+	wantProblems(t, OnlyThePromised(traceOf(request), r, "t2"), "trace ID t1, want t2")
 
 	// Step 7's contributors span in step 6's trace, with a span.kind the
 	// lesson does not give; and a span a second time.
-	wantProblems(t, onlyThePromised(traceOf(request,
+	wantProblems(t, OnlyThePromised(traceOf(request,
 		fakeSpan{service: "contributors", operation: statsRequest, parent: 0, tags: map[string]any{"span.kind": "server"}}), r, "t1"),
 		"span contributors: GET /stats/{owner}/{repo}, which the lesson does not name")
-	wantProblems(t, onlyThePromised(traceOf(request, request), r, "t1"),
+	wantProblems(t, OnlyThePromised(traceOf(request, request), r, "t1"),
 		"2 spans gateway: GET /git/{owner}/{repo}, want one", "roots [gateway: GET /git/{owner}/{repo} gateway: GET /git/{owner}/{repo}]")
 
 	r = lessonRequest(t, 7, 0)
@@ -278,10 +278,10 @@ func TestOnlyThePromised(t *testing.T) {
 			spans[len(spans)-1].tags = nil
 		}
 	}
-	wantProblems(t, onlyThePromised(traceOf(spans...), r, "t1"))
+	wantProblems(t, OnlyThePromised(traceOf(spans...), r, "t1"))
 	spans[6].tags = map[string]any{"span.kind": "client"} // countCommits
 	spans[1].parent = 99                                  // fetchStats' parent never reached Jaeger
-	wantProblems(t, onlyThePromised(traceOf(spans...), r, "t1"),
+	wantProblems(t, OnlyThePromised(traceOf(spans...), r, "t1"),
 		"cleaner: countCommits: span.kind = client, want none",
 		"roots")
 }

@@ -1,7 +1,9 @@
-package lesson
+package lesson_test
 
 import (
 	"fmt"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 )
 
 // A mistake is one that learners make in an exercise, written as a small
@@ -126,11 +128,11 @@ func TestMistakesAreTold(t *testing.T) {
 	for _, m := range mistakes {
 		t.Run("step "+strconv.Itoa(m.step)+": "+m.name, func(t *testing.T) {
 			t.Parallel()
-			dir := filepath.Join(root, testCopy(t, root, Exercise{Name: "mistake", From: m.step}))
+			dir := filepath.Join(root, testCopy(t, root, lesson.Exercise{Name: "mistake", From: m.step}))
 			if err := m.apply(dir); err != nil {
 				t.Fatal(err)
 			}
-			result := testRun(t, m.step, dir)
+			result := stepsuite.Run(t, m.step, dir)
 			all := strings.Join(result.Problems, "\n")
 			for _, want := range m.told {
 				if !slices.ContainsFunc(strings.Split(want, " | "), func(s string) bool { return strings.Contains(all, s) }) {
@@ -150,7 +152,7 @@ func TestEveryLessonHasItsMistakes(t *testing.T) {
 	for _, m := range mistakes {
 		count[m.step]++
 	}
-	for _, l := range All() {
+	for _, l := range lesson.All() {
 		if count[l.Step] < 3 {
 			t.Errorf("lesson %d has %d mistakes that make check is shown, want at least 3", l.Step, count[l.Step])
 		}

@@ -1,7 +1,8 @@
-package lesson
+package lesson_test
 
 import (
 	"bytes"
+	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"go/format"
 	"io/fs"
 	"os"
@@ -11,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 // TestWorkshopGuide keeps the teacher's guide (docs/workshop.md) true to
@@ -65,7 +66,7 @@ func TestWorkshopGuide(t *testing.T) {
 		}
 	}
 	// make exercise and make check point to the key: docs/workshop.md#exercise-N.
-	for _, e := range Exercises() {
+	for _, e := range lesson.Exercises() {
 		if _, err := strconv.Atoi(e.Name); err == nil && !keyed[e.Name] {
 			t.Errorf("docs/workshop.md has no answer key for exercise %s (#### Exercise %s)", e.Name, e.Name)
 		}
@@ -80,7 +81,7 @@ func TestCopiesAreFormatted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range Exercises() {
+	for _, e := range lesson.Exercises() {
 		dir := filepath.Join(root, testCopy(t, root, e))
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
@@ -111,13 +112,13 @@ func TestCopiesAreFormatted(t *testing.T) {
 // that a learner who follows the task to the letter does not fail once for
 // a span nobody asked for.
 func TestTaskNamesEverySpanToWrite(t *testing.T) {
-	for _, e := range Exercises() {
-		l, err := For(e.Check)
+	for _, e := range lesson.Exercises() {
+		l, err := lesson.For(e.Check)
 		if err != nil || strconv.Itoa(e.Check) != e.Name {
 			continue // the propagation experiment writes no span
 		}
 		had := map[string]bool{}
-		if before, err := For(e.From); err == nil {
+		if before, err := lesson.For(e.From); err == nil {
 			for _, r := range before.Requests {
 				for _, s := range r.Spans {
 					had[s.Service+" "+s.Operation] = true

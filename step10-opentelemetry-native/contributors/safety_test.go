@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
 )
 

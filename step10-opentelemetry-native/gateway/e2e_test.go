@@ -13,25 +13,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
-func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(stepsuite.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 10, "..", lesson.Distributed{Trace: native})
+	stepsuite.TestDistributed(t, 10, "..", stepsuite.Distributed{Trace: native})
 }
 
 // TestServiceNameFromEnv: OTEL_SERVICE_NAME renames the gateway in Jaeger.
 func TestServiceNameFromEnv(t *testing.T) {
 	t.Parallel()
-	lesson.TestServiceNameFromEnv(t, 10, "..")
+	stepsuite.TestServiceNameFromEnv(t, 10, "..")
 }
 
 // native: what step 10's trace shows besides its lesson.
-func native(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
+func native(t *testing.T, stack *stepsuite.Stack, trace jaeger.Trace) {
 	const ours = "github.com/tracing-tutorial/tutorial/step10-opentelemetry-native"
 	services := map[string]bool{}
 	for _, span := range trace.Spans {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/otel"

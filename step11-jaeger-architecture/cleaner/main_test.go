@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
@@ -28,7 +28,7 @@ var discard = slog.New(slog.DiscardHandler)
 // TestCleaner: what every distributed step's cleaner keeps
 // (internal/lesson).
 func TestCleaner(t *testing.T) {
-	lesson.TestCleaner(t, lesson.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
+	stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
 		return cleanJob(ctx, discard, msg)
 	}})
 }
@@ -63,11 +63,11 @@ func TestCleanJobIsTheProducersChild(t *testing.T) {
 	if headers["traceparent"] == "" || headers["baggage"] != "requested-by=alice" {
 		t.Errorf("the job's headers %v, want W3C traceparent and baggage", headers)
 	}
-	msg := lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)
+	msg := stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)
 	msg.ID = "1733300000000-0"
 	answer, err := cleanJob(context.Background(), discard, msg)
 	push.End()
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 
 	sent, clean := oteltest.Find(t, exporter, "queue.Push"), oteltest.Find(t, exporter, "cleanJob")
 	if !oteltest.ChildOf(sent, clean) || len(clean.Links) != 0 {
@@ -106,8 +106,8 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"traceparent": "00-not-a-trace-01"},
 	} {
 		exporter := oteltest.InstallSDK(t)
-		answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
-		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
+		answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if span := oteltest.Find(t, exporter, "cleanJob"); span.Parent.IsValid() {
 			t.Errorf("%s: cleanJob has parent %v, want a new trace", name, span.Parent.SpanID())
 		}
@@ -119,7 +119,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // and the error as an "exception" event.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	_, err := cleanJob(context.Background(), discard, lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	_, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	if err == nil {
 		t.Fatal("cleanJob of unreadable statistics did not fail")
 	}
@@ -137,9 +137,9 @@ func TestCleanedLogJoinsTheTrace(t *testing.T) {
 	push, headers := producer(t)
 	var log bytes.Buffer
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
-	answer, err := cleanJob(context.Background(), logger, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), logger, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.End()
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 
 	clean := oteltest.Find(t, exporter, "cleanJob")
 	for _, want := range []string{
@@ -157,8 +157,8 @@ func TestCleanedLogJoinsTheTrace(t *testing.T) {
 func TestCleanJobWithoutBaggage(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	if got := oteltest.Attr(oteltest.Find(t, exporter, "cleanJob"), "requested_by"); got != "" {
 		t.Errorf("cleanJob: attribute requested_by = %v, want empty", got)
 	}

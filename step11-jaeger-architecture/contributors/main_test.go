@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -26,14 +26,14 @@ func init() {
 }
 
 // The routes wrapped in otelhttp's handler, as main.go serves them.
-var contributors = lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
+var contributors = stepsuite.Contributors{Handler: func(githubURL, token string) http.Handler {
 	app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 	return otelhttp.NewHandler(app.routes(), "contributors", tracing.NotHealthz)
 }}
 
 // TestContributors: what every distributed step's contributors service
 // keeps (internal/lesson).
-func TestContributors(t *testing.T) { lesson.TestContributors(t, contributors) }
+func TestContributors(t *testing.T) { stepsuite.TestContributors(t, contributors) }
 
 // The tests below install a global tracer provider: they must not run in
 // parallel.
@@ -230,7 +230,7 @@ func TestClientGivesUp(t *testing.T) {
 		t.Fatalf("answered %s before the client gave up", resp.Status)
 	}
 	client.End()
-	lesson.WaitFor(t, "the server span", func() bool {
+	stepsuite.WaitFor(t, "the server span", func() bool {
 		for _, s := range exporter.GetSpans() {
 			if s.Name == "GET /stats/{owner}/{repo}" {
 				return true

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -66,7 +66,7 @@ func baggageOf(carrier propagation.TextMapCarrier) map[string]string {
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
 	oteltest.InstallSDK(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
 		{"alice", "alice"},
@@ -102,7 +102,7 @@ const clientTrace = "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01"
 // dropped. The requested-by item is always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	var many []string
 	kept := map[string]string{"requested-by": "anonymous"}
@@ -172,7 +172,7 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 // prints the figures in step 9's README; they are the same here.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	oteltest.InstallSDK(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	// Within the limits (8 items, 256 bytes each), passed on: one header,

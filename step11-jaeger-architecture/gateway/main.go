@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -50,7 +50,7 @@ func run(logger *slog.Logger) error {
 	}
 	defer closer.Close() // flush the last spans on the way out
 
-	// The jobs for the cleaner go through Redis (internal/jobqueue).
+	// The jobs for the cleaner go through Redis (internal/steplib/jobqueue).
 	queue := jobqueue.New(web.EnvOr("REDIS_ADDR", "localhost:6379"), "contributors")
 	defer queue.Close()
 

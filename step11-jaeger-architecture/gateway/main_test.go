@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -23,7 +23,7 @@ import (
 
 // The gateway as main.go wires it: otelhttp's transport in its client,
 // its routes in otelhttp's handler.
-var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
+var gateway = stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 	client.Transport = otelhttp.NewTransport(client.Transport)
 	app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
 	return otelhttp.NewHandler(app.routes(), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
@@ -31,7 +31,7 @@ var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.
 
 // TestGateway: what every distributed step's gateway keeps, in this
 // process (internal/lesson).
-func TestGateway(t *testing.T) { lesson.TestGateway(t, gateway) }
+func TestGateway(t *testing.T) { stepsuite.TestGateway(t, gateway) }
 
 // The tests below install a global tracer provider: they must not run in
 // parallel (TestGateway's parallel subtests end before the next test
@@ -82,7 +82,7 @@ func wantAttrs(t *testing.T, span oteltest.Span, want map[string]any) {
 // messaging conventions, one message ID for both.
 func TestSpanTree(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	base := gateway.Start(t, lesson.GatewayOptions{}).URL
+	base := gateway.Start(t, stepsuite.GatewayOptions{}).URL
 
 	contracttest.Get(t, base+"/git/golang/go")
 	want := "GET /git/{owner}/{repo}\n  HTTP GET\n  queue.Push\n  queue.WaitForReply\n"
@@ -141,7 +141,7 @@ func TestSpanTree(t *testing.T) {
 // for a silent cleaner shows: its status, and the error as an event.
 func TestSpanOfTheWaitShowsTheTimeout(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	base := gateway.Start(t, lesson.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true}).URL
+	base := gateway.Start(t, stepsuite.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true}).URL
 
 	status, _, body := contracttest.Get(t, base+"/git/golang/go")
 	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
@@ -164,7 +164,7 @@ func TestSpanOfTheWaitShowsTheTimeout(t *testing.T) {
 // carry queue.Push's; X-Trace-Id names the request's trace.
 func TestTraceContextTravels(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	status, header, _ := contracttest.Get(t, base+"/git/golang/go")
@@ -203,11 +203,11 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
 	var log bytes.Buffer
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
-	logged := lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
+	logged := stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 		app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
 		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 	}}
-	base := logged.Start(t, lesson.GatewayOptions{}).URL
+	base := logged.Start(t, stepsuite.GatewayOptions{}).URL
 	contracttest.Get(t, base+"/git/golang/go")
 
 	root := oteltest.Find(t, exporter, "GET /git/{owner}/{repo}")
@@ -225,7 +225,7 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 // has an event that the client gave up, not the status Error.
 func TestClientGivesUpFailsNoSpan(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{NoCleaner: true})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{NoCleaner: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, rig.URL+"/git/golang/go", nil)
@@ -233,7 +233,7 @@ func TestClientGivesUpFailsNoSpan(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("answered %s before the client gave up", resp.Status)
 	}
-	lesson.WaitFor(t, "the request's span", func() bool {
+	stepsuite.WaitFor(t, "the request's span", func() bool {
 		for _, span := range exporter.GetSpans() {
 			if span.Name == "GET /git/{owner}/{repo}" {
 				return true

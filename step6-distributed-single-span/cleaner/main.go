@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 

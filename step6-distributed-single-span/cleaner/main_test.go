@@ -3,9 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func init() { badThings = false }
 
-func TestCleaner(t *testing.T) { lesson.TestCleaner(t, lesson.Cleaner{CleanJob: cleanJob}) }
+func TestCleaner(t *testing.T) { stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: cleanJob}) }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func init() {
@@ -14,7 +14,7 @@ func init() {
 }
 
 func TestContributors(t *testing.T) {
-	lesson.TestContributors(t, lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
+	stepsuite.TestContributors(t, stepsuite.Contributors{Handler: func(githubURL, token string) http.Handler {
 		app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 		return app.routes()
 	}})

@@ -10,12 +10,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
-func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(stepsuite.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 6, "..", lesson.Distributed{})
+	stepsuite.TestDistributed(t, 6, "..", stepsuite.Distributed{})
 }

@@ -8,20 +8,20 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
-var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
+var gateway = stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 	return (&app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}).routes()
 }}
 
 // TestGateway: what every distributed step's gateway keeps, in this
 // process (internal/lesson).
-func TestGateway(t *testing.T) { lesson.TestGateway(t, gateway) }
+func TestGateway(t *testing.T) { stepsuite.TestGateway(t, gateway) }
 
 // The tests below install a global tracer: they must not run in parallel
 // (TestGateway's parallel subtests end before the next test starts).
@@ -31,7 +31,7 @@ func TestGateway(t *testing.T) { lesson.TestGateway(t, gateway) }
 // service, the queue and the cleaner does not show.
 func TestOneSpanPerRequest(t *testing.T) {
 	tracer := tracetest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 
 	contracttest.Get(t, rig.URL+"/git/golang/go")
 	want := "GET /git/{owner}/{repo}\n"
@@ -65,7 +65,7 @@ func TestOneSpanPerRequest(t *testing.T) {
 // span a 504, and nothing in the trace tells which part waited.
 func TestTimeoutShowsOnTheOnlySpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true})
 
 	status, _, body := contracttest.Get(t, rig.URL+"/git/golang/go")
 	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
@@ -87,7 +87,7 @@ func TestTraceStaysInTheGateway(t *testing.T) {
 	defer closer.Close()
 	opentracing.SetGlobalTracer(tracer)
 	t.Cleanup(func() { opentracing.SetGlobalTracer(opentracing.NoopTracer{}) })
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 
 	status, header, _ := contracttest.Get(t, rig.URL+"/git/golang/go")
 	if status != http.StatusOK {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/uber/jaeger-client-go"
 )
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
@@ -16,7 +16,7 @@ func init() { badThings = false }
 
 // TestCleaner: what every distributed step's cleaner keeps
 // (internal/lesson).
-func TestCleaner(t *testing.T) { lesson.TestCleaner(t, lesson.Cleaner{CleanJob: cleanJob}) }
+func TestCleaner(t *testing.T) { stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: cleanJob}) }
 
 // The tests below install a global tracer: they must not run in parallel.
 
@@ -30,10 +30,10 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	want := "queue.Push\n  cleanJob\n    countCommits\n"
 	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
@@ -61,7 +61,7 @@ func TestCleanJobFollowsFromTheProducer(t *testing.T) {
 	push := tracer.StartSpan("queue.Push")
 	headers := map[string]string{}
 	tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers))
-	if _, err := cleanJob(context.Background(), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := cleanJob(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -96,8 +96,8 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
-		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
+		answer, err := cleanJob(context.Background(), stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
 		}
@@ -110,7 +110,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	cleanJob(context.Background(), stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())

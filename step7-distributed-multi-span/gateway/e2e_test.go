@@ -9,20 +9,20 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
-func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(stepsuite.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 7, "..", lesson.Distributed{Trace: cleanJobFollowsFrom})
+	stepsuite.TestDistributed(t, 7, "..", stepsuite.Distributed{Trace: cleanJobFollowsFrom})
 }
 
 // cleanJobFollowsFrom: the cleaner's span follows from the gateway's
 // queue.Push (Jaeger draws it under queue.Push all the same).
-func cleanJobFollowsFrom(t *testing.T, _ *lesson.Stack, trace jaeger.Trace) {
+func cleanJobFollowsFrom(t *testing.T, _ *stepsuite.Stack, trace jaeger.Trace) {
 	found := false
 	for _, span := range trace.Spans {
 		if trace.ServiceName(span) != "cleaner" || span.OperationName != "cleanJob" {

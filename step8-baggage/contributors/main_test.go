@@ -8,8 +8,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
@@ -18,14 +18,14 @@ func init() {
 	statsRetryDelays = []time.Duration{time.Millisecond, time.Millisecond}
 }
 
-var contributors = lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
+var contributors = stepsuite.Contributors{Handler: func(githubURL, token string) http.Handler {
 	app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 	return app.routes()
 }}
 
 // TestContributors: what every distributed step's contributors service
 // keeps (internal/lesson).
-func TestContributors(t *testing.T) { lesson.TestContributors(t, contributors) }
+func TestContributors(t *testing.T) { stepsuite.TestContributors(t, contributors) }
 
 // The tests below install a global tracer: they must not run in parallel.
 

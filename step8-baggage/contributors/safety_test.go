@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
@@ -75,7 +75,7 @@ func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
 	tracer := tracetest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
 		{"alice", "alice"},
@@ -161,7 +161,7 @@ func logged(span *jaeger.Span, fields map[string]string) bool {
 // always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	tracer, reporter := installJaeger(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	many, kept := map[string]string{}, map[string]string{"requested-by": "anonymous"}
 	for i := range 9 {
@@ -230,7 +230,7 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 // prints the figures in the README.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	installJaeger(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	clientItems := map[string]string{ // within the limits (8 items, 256 bytes each): passed on

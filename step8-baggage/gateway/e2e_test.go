@@ -11,20 +11,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
-func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(stepsuite.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 8, "..", lesson.Distributed{Trace: baggageTravels})
+	stepsuite.TestDistributed(t, 8, "..", stepsuite.Distributed{Trace: baggageTravels})
 }
 
 // baggageTravels: what step 8's trace shows besides its lesson (which
 // checks requested_by=alice on the cleaner's span).
-func baggageTravels(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
+func baggageTravels(t *testing.T, stack *stepsuite.Stack, trace jaeger.Trace) {
 	for _, span := range trace.Spans {
 		switch name := trace.ServiceName(span) + ": " + span.OperationName; name {
 		case "cleaner: cleanJob":

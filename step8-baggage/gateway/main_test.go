@@ -9,20 +9,20 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
 )
 
-var gateway = lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
+var gateway = stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 	return (&app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}).routes()
 }}
 
 // TestGateway: what every distributed step's gateway keeps, in this
 // process (internal/lesson).
-func TestGateway(t *testing.T) { lesson.TestGateway(t, gateway) }
+func TestGateway(t *testing.T) { stepsuite.TestGateway(t, gateway) }
 
 // The tests below install a global tracer: they must not run in parallel
 // (TestGateway's parallel subtests end before the next test starts).
@@ -32,7 +32,7 @@ func TestGateway(t *testing.T) { lesson.TestGateway(t, gateway) }
 // client span), the queue (a producer span), and the wait for the reply.
 func TestSpanTree(t *testing.T) {
 	tracer := tracetest.Install(t)
-	base := gateway.Start(t, lesson.GatewayOptions{}).URL
+	base := gateway.Start(t, stepsuite.GatewayOptions{}).URL
 
 	contracttest.Get(t, base+"/git/golang/go")
 	want := "GET /git/{owner}/{repo}\n  fetchStats\n  queue.Push\n  queue.WaitForReply\n"
@@ -75,7 +75,7 @@ func TestSpanTree(t *testing.T) {
 // for a silent cleaner shows.
 func TestSpanOfTheWaitShowsTheTimeout(t *testing.T) {
 	tracer := tracetest.Install(t)
-	base := gateway.Start(t, lesson.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true}).URL
+	base := gateway.Start(t, stepsuite.GatewayOptions{ReplyTimeout: time.Second, NoCleaner: true}).URL
 
 	status, _, body := contracttest.Get(t, base+"/git/golang/go")
 	if status != http.StatusGatewayTimeout || !strings.Contains(body.Error, "cleaner did not answer") {
@@ -102,7 +102,7 @@ func TestTraceContextTravels(t *testing.T) {
 	defer closer.Close()
 	opentracing.SetGlobalTracer(tracer)
 	t.Cleanup(func() { opentracing.SetGlobalTracer(opentracing.NoopTracer{}) })
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 
 	status, header, _ := contracttest.Get(t, rig.URL+"/git/golang/go")
 	if status != http.StatusOK {

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 )

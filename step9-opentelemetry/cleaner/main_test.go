@@ -9,11 +9,11 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
-	"github.com/tracing-tutorial/tutorial/internal/tracetest"
+	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -25,7 +25,7 @@ var discard = slog.New(slog.DiscardHandler)
 // TestCleaner: what every distributed step's cleaner keeps
 // (internal/lesson).
 func TestCleaner(t *testing.T) {
-	lesson.TestCleaner(t, lesson.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
+	stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
 		return cleanJob(ctx, discard, msg)
 	}})
 }
@@ -43,10 +43,10 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	want := "queue.Push\n  cleanJob\n    countCommits\n"
 	if got := tracetest.Tree(tracer.FinishedSpans()); got != want {
 		t.Errorf("spans:\n%s\nwant:\n%s", got, want)
@@ -75,7 +75,7 @@ func TestCleanJobIsTheProducersChild(t *testing.T) {
 	if headers["traceparent"] == "" || headers["baggage"] != "requested-by=alice" {
 		t.Errorf("the job's headers %v, want W3C traceparent and baggage", headers)
 	}
-	if _, err := cleanJob(context.Background(), discard, lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -104,8 +104,8 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), discard, lesson.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
-		lesson.WantCleaned(t, answer, err, "torvalds", "linux")
+		answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
 		}
@@ -118,7 +118,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), discard, lesson.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	cleanJob(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
@@ -138,11 +138,11 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 	request.Finish()
 
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	clean := tracetest.Find(t, tracer, "cleanJob")
 	if got := clean.BaggageItem("requested-by"); got != "alice" {
 		t.Errorf("cleanJob's baggage requested-by = %q, want alice", got)
@@ -164,8 +164,8 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 func TestCleanJobWithoutBaggage(t *testing.T) {
 	tracer := tracetest.Install(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), lesson.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
-	lesson.WantCleaned(t, answer, err, "golang", "go")
+	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
+	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	if got := tracetest.Find(t, tracer, "cleanJob").Tag("requested_by"); got != "" {
 		t.Errorf("cleanJob: tag requested_by = %v, want empty", got)
 	}

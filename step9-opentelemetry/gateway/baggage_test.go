@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 // These tests install a global tracer: they must not run in parallel.
@@ -74,7 +74,7 @@ func baggageOf(t *testing.T, tracer opentracing.Tracer, format, carrier any) map
 // to the cleaner, in the job's headers: two hops away.
 func TestBaggageTravelsToTheCleaner(t *testing.T) {
 	tracer, _ := oteltest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	for _, tc := range []struct{ header, want string }{
 		{"alice", "alice"},
@@ -121,7 +121,7 @@ const clientTrace = "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-5ca1ab1e5ca1ab1e-01"
 // dropped. The requested-by item is always the gateway's own.
 func TestClientBaggageLimits(t *testing.T) {
 	tracer, exporter := oteltest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 	var many []string
 	kept := map[string]string{"requested-by": "anonymous"}
@@ -191,7 +191,7 @@ func traceHeaderBytes(carrier map[string][]string) (context, baggage int) {
 // prints the figures in the README.
 func TestBaggageCostsBytesOnEveryHop(t *testing.T) {
 	oteltest.Install(t)
-	rig := gateway.Start(t, lesson.GatewayOptions{})
+	rig := gateway.Start(t, stepsuite.GatewayOptions{})
 	stub, cleaner, base := rig.Contributors, rig.Cleaner, rig.URL
 
 	// Within the limits (8 items, 256 bytes each), passed on: one header,

@@ -10,19 +10,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/lesson"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
-func TestMain(m *testing.M) { os.Exit(lesson.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(stepsuite.Main(m)) }
 
 func TestE2E(t *testing.T) {
 	t.Parallel()
-	lesson.TestDistributed(t, 9, "..", lesson.Distributed{Trace: fromTheSDK})
+	stepsuite.TestDistributed(t, 9, "..", stepsuite.Distributed{Trace: fromTheSDK})
 }
 
 // fromTheSDK: what step 9's trace shows besides its lesson.
-func fromTheSDK(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
+func fromTheSDK(t *testing.T, stack *stepsuite.Stack, trace jaeger.Trace) {
 	for _, span := range trace.Spans {
 		name := trace.ServiceName(span) + ": " + span.OperationName
 		// Step 9's cleaner starts its span as a child of the gateway's
@@ -78,5 +78,5 @@ func fromTheSDK(t *testing.T, stack *lesson.Stack, trace jaeger.Trace) {
 // step 9's tracing.Init gives only the default name.
 func TestServiceNameFromEnv(t *testing.T) {
 	t.Parallel()
-	lesson.TestServiceNameFromEnv(t, 9, "..")
+	stepsuite.TestServiceNameFromEnv(t, 9, "..")
 }

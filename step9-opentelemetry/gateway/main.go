@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 )
@@ -47,7 +47,7 @@ func run(logger *slog.Logger) error {
 	defer closer.Close() // flush the last spans on the way out
 	opentracing.SetGlobalTracer(tracer)
 
-	// The jobs for the cleaner go through Redis (internal/jobqueue).
+	// The jobs for the cleaner go through Redis (internal/steplib/jobqueue).
 	queue := jobqueue.New(web.EnvOr("REDIS_ADDR", "localhost:6379"), "contributors")
 	defer queue.Close()
 

@@ -21,7 +21,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
 
 const (
@@ -215,7 +215,7 @@ func TestEveryServiceBelongsToAStep(t *testing.T) {
 	}
 	for _, name := range project.ServiceNames() {
 		if !wanted[name] {
-			t.Errorf("service %s is in no step of internal/topology: remove it, or add its program to topology", name)
+			t.Errorf("service %s is in no step of internal/infra/topology: remove it, or add its program to topology", name)
 		}
 	}
 }
@@ -228,7 +228,7 @@ func TestProfiles(t *testing.T) {
 			got := project.ServiceNames()
 			sort.Strings(got)
 			if !slices.Equal(got, want) {
-				t.Fatalf("--profile %s starts %v, want %v (the step's programs from internal/topology, plus the shared parts they use)",
+				t.Fatalf("--profile %s starts %v, want %v (the step's programs from internal/infra/topology, plus the shared parts they use)",
 					step.Profile(), got, want)
 			}
 			checkPrograms(t, step, project)
@@ -267,14 +267,14 @@ func checkPrograms(t *testing.T, step topology.Step, project *types.Project) {
 		got := environment(service)
 		for key, value := range want {
 			if g, ok := got[key]; !ok {
-				t.Errorf("%s: environment lacks %s=%q (internal/topology)", p.Service, key, value)
+				t.Errorf("%s: environment lacks %s=%q (internal/infra/topology)", p.Service, key, value)
 			} else if g != value {
-				t.Errorf("%s: %s=%q, want %q (internal/topology, with compose addresses)", p.Service, key, g, value)
+				t.Errorf("%s: %s=%q, want %q (internal/infra/topology, with compose addresses)", p.Service, key, g, value)
 			}
 		}
 		for key, value := range got {
 			if _, ok := want[key]; !ok {
-				t.Errorf("%s: environment has %s=%q, which internal/topology does not give it", p.Service, key, value)
+				t.Errorf("%s: environment has %s=%q, which internal/infra/topology does not give it", p.Service, key, value)
 			}
 		}
 
@@ -409,7 +409,7 @@ func checkBuild(t *testing.T, service types.ServiceConfig, pkg string) {
 		t.Errorf("%s: build arg %s=%v with no GOPROXY in the environment, want it empty (Go's default): write ${GOPROXY:-}", service.Name, proxyArg, deref(got))
 	}
 	if got := service.Build.Args[buildArg]; got == nil || *got != pkg {
-		t.Errorf("%s: build arg %s=%v, want %q (internal/topology)", service.Name, buildArg, deref(got), pkg)
+		t.Errorf("%s: build arg %s=%v, want %q (internal/infra/topology)", service.Name, buildArg, deref(got), pkg)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package composecheck holds the repository's docker-compose.yml and
-// Dockerfile to internal/topology, the one description of what each step
+// Dockerfile to internal/infra/topology, the one description of what each step
 // runs: its test loads the file with compose-go, exactly as docker compose
 // does, and checks that `docker compose --profile stepN up --build` starts
 // what the step needs, wired the way the native runner wires it. It needs

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 

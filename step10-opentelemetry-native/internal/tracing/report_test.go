@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 	"go.opentelemetry.io/otel"
 )
 

@@ -13,7 +13,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/tracing-tutorial/tutorial/internal/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -63,7 +63,7 @@ func Init(ctx context.Context, service string, logger *slog.Logger) (io.Closer, 
 		batch = append(batch, sdktrace.WithMaxQueueSize(10_000))
 	}
 	// The spans ended and the spans sent are counted, for the flush on the
-	// way out to say how many it gave up (internal/reporting).
+	// way out to say how many it gave up (internal/steplib/reporting).
 	report := reporting.NewOTel(logger)
 	// No WithSampler: the SDK reads OTEL_TRACES_SAMPLER itself.
 	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(report.Counter()),

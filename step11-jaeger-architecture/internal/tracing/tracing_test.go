@@ -21,7 +21,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"

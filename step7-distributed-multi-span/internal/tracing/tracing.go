@@ -15,7 +15,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
-	"github.com/tracing-tutorial/tutorial/internal/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
@@ -53,7 +53,7 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 
 	// The tracer's own troubles (Jaeger unreachable, spans dropped) go to
 	// our log instead of being kept quiet: the first at once, then one line
-	// every 10 s that counts the rest (internal/reporting). Its Close sends
+	// every 10 s that counts the rest (internal/steplib/reporting). Its Close sends
 	// the spans still queued, for 2 s at most however Jaeger is; the spans
 	// it gives up are counted in the log.
 	report := reporting.NewJaeger(logger)

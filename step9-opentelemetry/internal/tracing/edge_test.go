@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 )
 
 // serve sends TraceEdgeRequest or TraceRequest a request with the given

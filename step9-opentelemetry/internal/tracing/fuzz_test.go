@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"go.opentelemetry.io/otel/trace"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
-	"github.com/tracing-tutorial/tutorial/internal/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -62,7 +62,7 @@ func Init(service string, logger *slog.Logger) (opentracing.Tracer, io.Closer, e
 		batch = append(batch, sdktrace.WithMaxQueueSize(10_000))
 	}
 	// The spans ended and the spans sent are counted, for the flush on the
-	// way out to say how many it gave up (internal/reporting).
+	// way out to say how many it gave up (internal/steplib/reporting).
 	report := reporting.NewOTel(logger)
 	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(report.Counter()),
 		sdktrace.WithBatcher(report.Exporter(exporter), batch...), sdktrace.WithResource(res))

@@ -1,7 +1,7 @@
 package tracing
 
 // The bridge's traps, each shown on OpenTelemetry's SDK with its spans in
-// memory (internal/oteltest). These tests set the global tracer and
+// memory (internal/testkit/oteltest). These tests set the global tracer and
 // propagator: they must not run in parallel.
 
 import (
@@ -18,7 +18,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/tracing-tutorial/tutorial/internal/oteltest"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 	"github.com/tracing-tutorial/tutorial/tools/composecheck/dockerenv"
 )
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 )
 
 // Docker runs the docker command and returns its standard output, trimmed.

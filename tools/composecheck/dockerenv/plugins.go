@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 )
 
 // plugin is a docker CLI plugin that tools/docker/<name> pins.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 )
 
 // StandInLabel marks an image made here in place of the official one. Its

@@ -1,5 +1,5 @@
 // Package up runs docker-compose.yml on a real Docker engine: for every
-// step's profile (internal/topology), `up --build --wait`, the example
+// step's profile (internal/infra/topology), `up --build --wait`, the example
 // request and its trace in Jaeger, the published ports, and `down`.
 //
 // Without an engine it skips and says what it did not run, except in CI
@@ -26,9 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/contracttest"
-	"github.com/tracing-tutorial/tutorial/internal/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/topology"
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 	"github.com/tracing-tutorial/tutorial/tools/composecheck/dockerenv"
 )
 
@@ -347,7 +347,7 @@ func checkStopAnswers(t *testing.T, c *compose, step topology.Step) {
 		}
 	}
 	if gateway.Service == "" || cleaner.Service == "" {
-		t.Fatalf("%s: no gateway or no cleaner in internal/topology", step.Profile())
+		t.Fatalf("%s: no gateway or no cleaner in internal/infra/topology", step.Profile())
 	}
 	if out, err := c.run(ctx, "--profile", step.Profile(), "stop", cleaner.Service); err != nil {
 		t.Fatalf("docker compose stop %s: %v\n%s", cleaner.Service, err, lastLines(out, 20))
