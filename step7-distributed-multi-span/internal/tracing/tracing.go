@@ -9,12 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/reporting"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 	"github.com/uber/jaeger-client-go"
@@ -74,31 +71,24 @@ func TraceRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(
 // are anybody: a request starts a new trace, always. A trace context it
 // carries is untrusted input: it would add our spans to someone else's
 // trace, and its sampled flag would switch our tracing off. We record it
-// instead, as the tag caller.trace_id (OpenTracing has no span links), and
-// keep its baggage, bounded. See the README's "The trust boundary".
+// instead, as the tag caller.trace_id (OpenTracing has no span links); its
+// baggage goes no further. See the README's "The trust boundary".
 func TraceEdgeRequest(next http.HandlerFunc) http.HandlerFunc { return traceRequest(next, true) }
 
 func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// No header, or a malformed one, gives a nil parent: a new trace.
-		header, dropped := boundBaggage(r.Header)
-		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header))
+		parent, _ := opentracing.GlobalTracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
 		var span opentracing.Span
 		if edge { // a new trace; the caller's is only recorded
 			span = opentracing.StartSpan(r.Pattern, ext.SpanKindRPCServer) // "GET /git/{owner}/{repo}"
 			if caller, ok := parent.(jaeger.SpanContext); ok {
 				span.SetTag("caller.trace_id", caller.TraceID().String())
 			}
-			if parent != nil {
-				parent.ForeachBaggageItem(func(k, v string) bool { span.SetBaggageItem(k, v); return true })
-			}
 		} else {
 			span = opentracing.StartSpan(r.Pattern, opentracing.ChildOf(parent), ext.SpanKindRPCServer)
 		}
 		defer span.Finish()
-		if dropped > 0 {
-			span.LogFields(log.String("event", "baggage dropped"), log.Int("dropped", dropped))
-		}
 		// OpenTracing's standard tags, which Jaeger (and any other tracer)
 		// knows how to show and search.
 		ext.HTTPMethod.Set(span, r.Method)
@@ -115,40 +105,4 @@ func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 			ext.Error.Set(span, true)
 		}
 	}
-}
-
-// A client's baggage (uberctx-* headers) travels on with every call and
-// every job of its request: we take a little of it, not whatever anybody
-// sends. jaeger-baggage, the header for setting baggage by hand, packs any
-// number of items in one header: we take none of it.
-const (
-	maxBaggageItems    = 8
-	maxBaggageItemSize = 256 // bytes, the header's name and value
-)
-
-// boundBaggage returns header without the baggage over the limits, and how
-// many items it left out. It does not change header.
-func boundBaggage(header http.Header) (http.Header, int) {
-	var names []string
-	for name := range header {
-		if lower := strings.ToLower(name); strings.HasPrefix(lower, "uberctx-") || lower == "jaeger-baggage" {
-			names = append(names, name)
-		}
-	}
-	if len(names) == 0 {
-		return header, 0
-	}
-	sort.Strings(names)
-	bounded, kept, dropped := header.Clone(), 0, 0
-	for _, name := range names {
-		values := header[name]
-		if strings.HasPrefix(strings.ToLower(name), "uberctx-") && kept < maxBaggageItems &&
-			len(values) == 1 && len(name)+len(values[0]) <= maxBaggageItemSize {
-			kept++
-			continue
-		}
-		delete(bounded, name)
-		dropped += len(values)
-	}
-	return bounded, dropped
 }
