@@ -24,7 +24,8 @@ import (
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "cleaner")
+	// Lines logged with a job's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "cleaner")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -57,6 +58,9 @@ func run(logger *slog.Logger) error {
 		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
 		ClaimIdle:     5 * time.Second,
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
+		// Each job is done in a span of the gateway's trace, and the worker
+		// logs its lines about the job in that span's context.
+		Trace: traceJob,
 	}
 
 	// /healthz only, for docker compose and the tests: 503 when the worker
@@ -90,23 +94,26 @@ func run(logger *slog.Logger) error {
 	return err
 }
 
-// cleanJob counts the commits in one job's statistics. Its answer is the
-// contributors, as JSON; the gateway passes it on as it is.
-func cleanJob(ctx context.Context, msg jobqueue.Message) (_ []byte, err error) {
-	// Continue the gateway's trace: its span context came in the message's
-	// headers. The job follows from the gateway's queue.Push rather than
-	// being its child: see the README. No context, or a broken one, gives a
-	// nil reference: a new trace.
+// traceJob starts a job's span. It continues the gateway's trace: its span
+// context came in the message's headers. The job follows from the
+// gateway's queue.Push rather than being its child: see the README. No
+// context, or a broken one, gives a nil reference: a new trace. The worker
+// does the job (cleanJob) in the returned ctx, then ends the span with the
+// job's error.
+func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	producer, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
 	span := opentracing.StartSpan("cleanJob", opentracing.FollowsFrom(producer), ext.SpanKindConsumer)
-	defer span.Finish()
-	defer func() {
+	return opentracing.ContextWithSpan(ctx, span), func(err error) {
 		if err != nil {
 			ext.LogError(span, err)
 		}
-	}()
-	ctx = opentracing.ContextWithSpan(ctx, span)
+		span.Finish()
+	}
+}
 
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is.
+func cleanJob(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
 	var job struct { // what the gateway queued
 		Repo  string          `json:"repo"`
 		Stats json.RawMessage `json:"stats"`
@@ -115,7 +122,7 @@ func cleanJob(ctx context.Context, msg jobqueue.Message) (_ []byte, err error) {
 	if err := json.Unmarshal(msg.Body, &job); err != nil {
 		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
-	span.SetTag("repo", job.Repo)
+	opentracing.SpanFromContext(ctx).SetTag("repo", job.Repo)
 	if err := json.Unmarshal(job.Stats, &stats); err != nil {
 		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
 	}
