@@ -94,12 +94,13 @@ func run(logger *slog.Logger) error {
 	return err
 }
 
-// traceJob starts a job's span. It continues the gateway's trace: its span
-// context came in the message's headers. The job follows from the
-// gateway's queue.Push rather than being its child: see the README. No
-// context, or a broken one, gives a nil reference: a new trace. The worker
-// does the job (cleanJob) in the returned ctx, then ends the span with the
-// job's error.
+// traceJob starts a job's span; the worker does the job (cleanJob) in the
+// returned ctx, then ends the span with the job's error.
+//
+// It continues the gateway's trace: its span context came in the message's
+// headers. The job follows from the gateway's queue.Push rather than
+// being its child: see the README. No context, or a broken one, gives a
+// nil reference: a new trace.
 func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	producer, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
 	span := opentracing.StartSpan("cleanJob", opentracing.FollowsFrom(producer), ext.SpanKindConsumer)
