@@ -24,7 +24,8 @@ import (
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "cleaner")
+	// Lines logged with a job's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "cleaner")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -57,6 +58,9 @@ func run(logger *slog.Logger) error {
 		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
 		ClaimIdle:     5 * time.Second,
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
+		// Each job is done in a span of the gateway's trace, and the worker
+		// logs its lines about the job in that span's context.
+		Trace: traceJob,
 	}
 
 	// /healthz only, for docker compose and the tests: 503 when the worker
@@ -94,29 +98,35 @@ func run(logger *slog.Logger) error {
 	return err
 }
 
-// cleanJob counts the commits in one job's statistics. Its answer is the
-// contributors, as JSON; the gateway passes it on as it is. It logs whom it
-// cleaned for.
-func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_ []byte, err error) {
-	// Continue the gateway's trace: its span context came in the message's
-	// headers. No context, or a broken one, gives a nil reference: a new
-	// trace.
-	//
-	// ChildOf, no longer FollowsFrom: OpenTelemetry has no FollowsFrom. Its
-	// bridge turns a FollowsFrom into a link from a span that starts a new
-	// trace, without the producer's baggage. OpenTelemetry's messaging
-	// conventions link by default, and allow the producer as the parent of
-	// the span that processes a single message, as this one does: so the
-	// job stays in the request's trace, with its baggage (see the README).
+// traceJob starts a job's span; the worker does the job (cleanJob) in the
+// returned ctx, then ends the span with the job's error.
+//
+// It continues the gateway's trace: its span context came in the message's
+// headers. No context, or a broken one, gives a nil reference: a new
+// trace.
+//
+// ChildOf, no longer FollowsFrom: OpenTelemetry has no FollowsFrom. Its
+// bridge turns a FollowsFrom into a link from a span that starts a new
+// trace, without the producer's baggage. OpenTelemetry's messaging
+// conventions link by default, and allow the producer as the parent of
+// the span that processes a single message, as this one does: so the
+// job stays in the request's trace, with its baggage (see the README).
+func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	producer, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
 	span := opentracing.StartSpan("cleanJob", opentracing.ChildOf(producer), ext.SpanKindConsumer)
-	defer span.Finish()
-	defer func() {
+	return opentracing.ContextWithSpan(ctx, span), func(err error) {
 		if err != nil {
 			ext.LogError(span, err)
 		}
-	}()
-	ctx = opentracing.ContextWithSpan(ctx, span)
+		span.Finish()
+	}
+}
+
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is. It logs whom it
+// cleaned for.
+func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	span := opentracing.SpanFromContext(ctx)
 	// Baggage: the gateway, two hops back, said who asked. It came with the
 	// span context, in the message's headers. "" if nobody said.
 	requestedBy := span.BaggageItem("requested-by")
@@ -135,6 +145,6 @@ func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_
 		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
 	}
 	contributors := countCommits(ctx, stats)
-	logger.Info("cleaned", "repo", job.Repo, "contributors", len(contributors), "requested_by", requestedBy)
+	logger.InfoContext(ctx, "cleaned", "repo", job.Repo, "contributors", len(contributors), "requested_by", requestedBy)
 	return json.Marshal(contributors)
 }
