@@ -62,6 +62,9 @@ func run(logger *slog.Logger) error {
 		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
 		ClaimIdle:     5 * time.Second,
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
+		// Each job is done in a span of the gateway's trace, and the worker
+		// logs its lines about the job in that span's context.
+		Trace: traceJob,
 	}
 
 	// /healthz only, for docker compose and the tests: 503 when the worker
@@ -103,10 +106,9 @@ func run(logger *slog.Logger) error {
 // the Stream of jobqueue.New(…, "contributors").
 const jobsStream = "contributors:jobs"
 
-// cleanJob counts the commits in one job's statistics. Its answer is the
-// contributors, as JSON; the gateway passes it on as it is. It logs whom it
-// cleaned for.
-func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_ []byte, err error) {
+// traceJob starts a job's span; the worker does the job (cleanJob) in the
+// returned ctx, then ends the span with the job's error.
+func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	// Continue the gateway's trace: the global propagator reads the
 	// producer's span context (traceparent) and the baggage from the job's
 	// headers into ctx. No context, or a broken one: a new trace.
@@ -121,12 +123,19 @@ func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_
 			semconv.MessagingOperationTypeProcess,
 			semconv.MessagingMessageID(msg.ID),
 		))
-	defer span.End()
-	defer func() {
+	return ctx, func(err error) {
 		if err != nil {
 			tracing.Failed(span, err)
 		}
-	}()
+		span.End()
+	}
+}
+
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is. It logs whom it
+// cleaned for.
+func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	span := trace.SpanFromContext(ctx)
 	// Baggage: the gateway, two hops back, said who asked. It came in the
 	// message's headers, and lives in ctx. "" if nobody said.
 	requestedBy := baggage.FromContext(ctx).Member("requested-by").Value()

@@ -32,7 +32,7 @@ import (
 // otelhttp's transport makes a client span for every call to GitHub, with
 // its URL and status. It propagates nothing: GitHub is a third party, and
 // our trace context and baggage are none of its business.
-func newGitHubClient(apiURL, token string) *github.Client {
+func newGitHubClient(apiURL, token string, logger *slog.Logger) *github.Client {
 	client := github.NewClient(&http.Client{Transport: otelhttp.NewTransport(hideToken{token},
 		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator())), CheckRedirect: sameHost})
 	if !strings.HasSuffix(apiURL, "/") {
@@ -43,10 +43,10 @@ func newGitHubClient(apiURL, token string) *github.Client {
 	// errors and in our spans. GitHub takes a token instead.
 	if client.BaseURL != nil && client.BaseURL.User != nil {
 		client.BaseURL.User = nil
-		slog.Warn("GITHUB_API_URL's user:password@ is not used: set GITHUB_TOKEN instead", "GITHUB_API_URL", client.BaseURL)
+		logger.Warn("GITHUB_API_URL's user:password@ is not used: set GITHUB_TOKEN instead", "GITHUB_API_URL", client.BaseURL)
 	}
 	if token != "" && !tokenSafe(client.BaseURL) {
-		slog.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", client.BaseURL)
+		logger.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", client.BaseURL)
 		token = ""
 	}
 	if token != "" {

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/go-github/v60/github"
 
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
@@ -15,19 +18,19 @@ import (
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
 // never in clear text across a network.
-func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newGitHubClient) }
+func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newClient) }
 
 // TestTokenFollowsNoRedirect: GitHub's redirects are followed within its
 // API only; the token never goes to another host.
 func TestTokenFollowsNoRedirect(t *testing.T) {
-	contracttest.TokenFollowsNoRedirect(t, newGitHubClient)
+	contracttest.TokenFollowsNoRedirect(t, newClient)
 }
 
 // TestSecretsStayOutOfErrors: GitHub's error message that echoes the
 // token, and a password in GITHUB_API_URL, reach none of the errors that
 // are logged and put in spans.
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	contracttest.SecretsStayOutOfErrors(t, newGitHubClient)
+	contracttest.SecretsStayOutOfErrors(t, newClient)
 }
 
 // TestSecretsStayOutOfSpans: the same secrets, and the spans they could
@@ -44,7 +47,7 @@ func TestSecretsStayOutOfSpans(t *testing.T) {
 	}))
 	defer echo.Close()
 	const password = "urlpassword"
-	client := newGitHubClient(strings.Replace(echo.URL, "http://", "http://learner:"+password+"@", 1)+"/", contracttest.Token)
+	client := newGitHubClient(strings.Replace(echo.URL, "http://", "http://learner:"+password+"@", 1)+"/", contracttest.Token, slog.Default())
 	if _, err := fetchContributorStats(context.Background(), client, "golang", "go"); err == nil {
 		t.Fatal("a 401 from GitHub gave no error")
 	}
@@ -68,3 +71,8 @@ func TestSecretsStayOutOfSpans(t *testing.T) {
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
 func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }
+
+// newClient is newGitHubClient as the contract tests call it.
+func newClient(apiURL, token string) *github.Client {
+	return newGitHubClient(apiURL, token, slog.Default())
+}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // EnvOr returns the environment variable name, or fallback when it is unset.
@@ -52,8 +54,10 @@ func NoRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 // LogRequests logs one line per request: method, path, status, duration,
-// and the link to the request's trace in the Jaeger UI; and, from the
-// request's context, its trace_id and span_id (tracing.LogHandler).
+// and the link to the request's trace in the Jaeger UI. It goes inside
+// otelhttp's handler: the line is logged with the request's context, which
+// holds its span, so the line carries the span's trace_id and span_id
+// (tracing.LogHandler), and the link is the span's trace.
 func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -64,8 +68,9 @@ func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.H
 		}
 		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.Status, "duration", time.Since(start)}
-		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
-			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsSampled() {
+			attrs = append(attrs, "trace", jaegerUI+"/trace/"+sc.TraceID().String())
 		}
 		logger.InfoContext(r.Context(), "request", attrs...)
 	})
