@@ -22,7 +22,7 @@ import (
 // given, is sent as a bearer token and lifts the limit of 60 requests an hour.
 // It goes over HTTPS, or to this machine: never in clear text across a
 // network (the stand-in in docker compose gets none, and needs none).
-func newGitHubClient(apiURL, token string) *github.Client {
+func newGitHubClient(apiURL, token string, logger *slog.Logger) *github.Client {
 	client := github.NewClient(&http.Client{Transport: hideToken{token}, CheckRedirect: sameHost})
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
@@ -32,10 +32,10 @@ func newGitHubClient(apiURL, token string) *github.Client {
 	// errors and in every span's http.url. GitHub takes a token instead.
 	if client.BaseURL != nil && client.BaseURL.User != nil {
 		client.BaseURL.User = nil
-		slog.Warn("GITHUB_API_URL's user:password@ is not used: set GITHUB_TOKEN instead", "GITHUB_API_URL", client.BaseURL)
+		logger.Warn("GITHUB_API_URL's user:password@ is not used: set GITHUB_TOKEN instead", "GITHUB_API_URL", client.BaseURL)
 	}
 	if token != "" && !tokenSafe(client.BaseURL) {
-		slog.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", client.BaseURL)
+		logger.Warn("GITHUB_TOKEN not sent: GITHUB_API_URL is neither https:// nor this machine", "GITHUB_API_URL", client.BaseURL)
 		token = ""
 	}
 	if token != "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/tracing"
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 
@@ -31,14 +32,16 @@ func run(logger *slog.Logger) error {
 	defer stop()
 
 	app := &app{
-		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		logger:        logger,
+		jaegerUI:      web.EnvOr("JAEGER_UI", "http://localhost:16686"),
+		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger),
 		githubTimeout: 10 * time.Second,
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
 	server := &http.Server{
 		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		Handler:           app.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      longest,
@@ -50,13 +53,16 @@ func run(logger *slog.Logger) error {
 
 // app holds what the handlers need.
 type app struct {
+	logger        *slog.Logger
+	jaegerUI      string // the request's log line links to its trace there
 	github        *github.Client
 	githubTimeout time.Duration // for the whole fetch, 202 retries included
 }
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats/{owner}/{repo}", a.getStats)
+	// The request's log line: without a span, it names no trace.
+	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.LogRequests(a.logger, a.jaegerUI, a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)

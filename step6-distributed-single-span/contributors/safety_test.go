@@ -1,7 +1,10 @@
 package main
 
 import (
+	"log/slog"
 	"testing"
+
+	"github.com/google/go-github/v60/github"
 
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
@@ -9,22 +12,27 @@ import (
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
 // never in clear text across a network.
-func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newGitHubClient) }
+func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, client) }
 
 // TestTokenFollowsNoRedirect: GitHub's redirects are followed within its
 // API only; the token never goes to another host.
 func TestTokenFollowsNoRedirect(t *testing.T) {
-	contracttest.TokenFollowsNoRedirect(t, newGitHubClient)
+	contracttest.TokenFollowsNoRedirect(t, client)
 }
 
 // TestSecretsStayOutOfErrors: GitHub's error message that echoes the
 // token, and a password in GITHUB_API_URL, reach none of the errors that
 // are logged and put in spans.
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	contracttest.SecretsStayOutOfErrors(t, newGitHubClient)
+	contracttest.SecretsStayOutOfErrors(t, client)
 }
 
 // FuzzValidateRepo: the route's owner/repo validation never panics, takes
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
 func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }
+
+// client is newGitHubClient as the contract tests call it.
+func client(apiURL, token string) *github.Client {
+	return newGitHubClient(apiURL, token, slog.Default())
+}

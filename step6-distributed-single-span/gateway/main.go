@@ -22,7 +22,8 @@ import (
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "gateway")
+	// Lines logged with a request's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "gateway")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -52,6 +53,8 @@ func run(logger *slog.Logger) error {
 	defer queue.Close()
 
 	app := &app{
+		logger:          logger,
+		jaegerUI:        web.EnvOr("JAEGER_UI", "http://localhost:16686"),
 		contributorsURL: web.EnvOr("CONTRIBUTORS_URL", "http://localhost:8001"),
 		// The contributors service gives up on GitHub after 10 s; we wait a
 		// little longer so that its answer (a 504, say) still reaches us.
@@ -65,7 +68,7 @@ func run(logger *slog.Logger) error {
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
 	server := &http.Server{
 		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		Handler:           app.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      longest,
@@ -77,6 +80,8 @@ func run(logger *slog.Logger) error {
 
 // app holds what the handlers need.
 type app struct {
+	logger          *slog.Logger
+	jaegerUI        string // the request's log line links to its trace there
 	contributorsURL string
 	http            *http.Client
 	queue           *jobqueue.Queue
@@ -85,7 +90,8 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(a.getContributors))
+	// The request's span, and in it the request's log line.
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceRequest(tracing.LogRequests(a.logger, a.jaegerUI, a.getContributors)))
 	mux.HandleFunc("GET /healthz", web.Healthz)
 	mux.HandleFunc("/", web.NoRoute)
 	return web.CleanPaths(mux)

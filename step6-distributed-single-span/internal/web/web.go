@@ -1,6 +1,5 @@
 // Package web holds what the step's three programs do alike: read a
-// setting, answer JSON, log one line per request, and serve until they are
-// asked to stop. Step 5 had it in http.go and main.go.
+// setting, answer JSON, and serve until they are asked to stop. Step 5 had it in http.go and main.go.
 package web
 
 import (
@@ -49,33 +48,6 @@ func NoRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteError(w, http.StatusNotFound, "no such route")
-}
-
-// LogRequests logs one line per request: method, path, status, duration,
-// and the link to the request's trace in the Jaeger UI.
-func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		recorder := &StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
-		next.ServeHTTP(recorder, r)
-		if r.URL.Path == "/healthz" && recorder.Status == http.StatusOK {
-			return // docker compose asks every few seconds: no news
-		}
-		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
-			"status", recorder.Status, "duration", time.Since(start)}
-		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
-			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
-		}
-		logger.Info("request", attrs...)
-	})
-}
-
-// clip shortens s to at most n bytes, so that no request can flood the log.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // CleanPaths answers a path with "." or ".." in it, which ServeMux answers
