@@ -1,6 +1,7 @@
 // Package tracing is step 5's tracing.go, shared by the step's programs:
-// the tracer, and a span for every request. In this step all three programs
-// use it, and a request's trace crosses from one to the next.
+// the tracer, a span for every request, and the request's log line. In this
+// step all three programs use it, and a request's trace crosses from one to
+// the next.
 package tracing
 
 import (
