@@ -64,7 +64,7 @@ func (a *app) routes() http.Handler {
 	// The request's log line: without a span, it names no trace.
 	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.LogRequests(a.logger, a.jaegerUI, a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NoRoute)
+	mux.HandleFunc("/", tracing.LogRequests(a.logger, a.jaegerUI, web.NoRoute)) // no span: no trace
 	return web.CleanPaths(mux)
 }
 

@@ -73,7 +73,7 @@ func (a *app) routes() http.Handler {
 	// The request's span, and in it the request's log line.
 	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(tracing.LogRequests(a.logger, a.jaegerUI, a.getStats)))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NoRoute)
+	mux.HandleFunc("/", tracing.LogRequests(a.logger, a.jaegerUI, web.NoRoute)) // no span: no trace
 	return web.CleanPaths(mux)
 }
 

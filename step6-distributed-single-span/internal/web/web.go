@@ -1,5 +1,6 @@
 // Package web holds what the step's three programs do alike: read a
-// setting, answer JSON, and serve until they are asked to stop. Step 5 had it in http.go and main.go.
+// setting, answer JSON, and serve until they are asked to stop. Step 5
+// had it in http.go and main.go.
 package web
 
 import (
