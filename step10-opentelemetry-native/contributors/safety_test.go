@@ -10,27 +10,27 @@ import (
 	"testing"
 
 	"github.com/google/go-github/v60/github"
-
 	"github.com/tracing-tutorial/tutorial/internal/contracttest"
+	"github.com/tracing-tutorial/tutorial/internal/githubapi"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
-	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 )
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
 // never in clear text across a network.
-func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newClient) }
+func TestTokenStaysHome(t *testing.T) { contracttest.TokenStaysHome(t, newGitHubClient) }
 
 // TestTokenFollowsNoRedirect: GitHub's redirects are followed within its
 // API only; the token never goes to another host.
 func TestTokenFollowsNoRedirect(t *testing.T) {
-	contracttest.TokenFollowsNoRedirect(t, newClient)
+	contracttest.TokenFollowsNoRedirect(t, newGitHubClient)
 }
 
 // TestSecretsStayOutOfErrors: GitHub's error message that echoes the
 // token, and a password in GITHUB_API_URL, reach none of the errors that
 // are logged and put in spans.
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	contracttest.SecretsStayOutOfErrors(t, newClient)
+	contracttest.SecretsStayOutOfErrors(t, newGitHubClient)
 }
 
 // TestSecretsStayOutOfSpans: the same secrets, and the spans they could
@@ -47,7 +47,7 @@ func TestSecretsStayOutOfSpans(t *testing.T) {
 	}))
 	defer echo.Close()
 	const password = "urlpassword"
-	client := newGitHubClient(strings.Replace(echo.URL, "http://", "http://learner:"+password+"@", 1)+"/", contracttest.Token, slog.Default())
+	client := newGitHubClient(strings.Replace(echo.URL, "http://", "http://learner:"+password+"@", 1)+"/", contracttest.Token)
 	if _, err := fetchContributorStats(context.Background(), client, "golang", "go"); err == nil {
 		t.Fatal("a 401 from GitHub gave no error")
 	}
@@ -72,7 +72,7 @@ func TestSecretsStayOutOfSpans(t *testing.T) {
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
 func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }
 
-// newClient is newGitHubClient as the contract tests call it.
-func newClient(apiURL, token string) *github.Client {
-	return newGitHubClient(apiURL, token, slog.Default())
+// newGitHubClient is the step's GitHub client, as the contract tests call it.
+func newGitHubClient(apiURL, token string) *github.Client {
+	return githubapi.NewClient(apiURL, token, slog.Default(), traceGitHub)
 }

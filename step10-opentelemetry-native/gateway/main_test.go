@@ -15,7 +15,6 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/oteltest"
 	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -205,7 +204,7 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
 	logged := lesson.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 		app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
+		return otelhttp.NewHandler(tracing.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 	}}
 	base := logged.Start(t, lesson.GatewayOptions{}).URL
 	contracttest.Get(t, base+"/git/golang/go")

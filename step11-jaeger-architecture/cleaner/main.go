@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -17,8 +16,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/web"
+	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/job"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -67,27 +67,6 @@ func run(logger *slog.Logger) error {
 		Trace: traceJob,
 	}
 
-	// /healthz only, for docker compose and the tests: 503 when the worker
-	// has not heard from Redis lately.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := worker.Healthy(); err != nil {
-			web.WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
-			return
-		}
-		web.Healthz(w, r)
-	})
-	mux.HandleFunc("/", web.NoRoute)
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var jobs sync.WaitGroup
@@ -96,7 +75,9 @@ func run(logger *slog.Logger) error {
 			return cleanJob(ctx, logger, msg)
 		})
 	})
-	err = web.Serve(ctx, logger, server, 5*time.Second)
+	// /healthz only, for docker compose and the tests: 503 when the worker
+	// has not heard from Redis lately.
+	err = web.ServeHealth(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")), worker.Healthy)
 	cancel()    // the server has stopped (or never started): take no more jobs
 	jobs.Wait() // and finish the ones in hand
 	return err
@@ -141,19 +122,16 @@ func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([
 	requestedBy := baggage.FromContext(ctx).Member("requested-by").Value()
 	span.SetAttributes(attribute.String("requested_by", requestedBy))
 
-	var job struct { // what the gateway queued
-		Repo  string          `json:"repo"`
-		Stats json.RawMessage `json:"stats"`
-	}
+	var queued job.Job
 	var stats []*github.ContributorStats
-	if err := json.Unmarshal(msg.Body, &job); err != nil {
+	if err := json.Unmarshal(msg.Body, &queued); err != nil {
 		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
-	span.SetAttributes(attribute.String("repo", job.Repo))
-	if err := json.Unmarshal(job.Stats, &stats); err != nil {
-		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
+	span.SetAttributes(attribute.String("repo", queued.Repo))
+	if err := json.Unmarshal(queued.Stats, &stats); err != nil {
+		return nil, fmt.Errorf("unreadable statistics for %s: %w", queued.Repo, err)
 	}
 	contributors := countCommits(ctx, stats)
-	logger.InfoContext(ctx, "cleaned", "repo", job.Repo, "contributors", len(contributors), "requested_by", requestedBy)
+	logger.InfoContext(ctx, "cleaned", "repo", queued.Repo, "contributors", len(contributors), "requested_by", requestedBy)
 	return json.Marshal(contributors)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,7 +27,7 @@ func init() {
 
 // The routes wrapped in otelhttp's handler, as main.go serves them.
 var contributors = lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
-	app := &app{github: newGitHubClient(githubURL, token, slog.Default()), githubTimeout: time.Second}
+	app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 	return otelhttp.NewHandler(app.routes(), "contributors", tracing.NotHealthz)
 }}
 

@@ -16,7 +16,7 @@ func init() {
 
 func TestContributors(t *testing.T) {
 	lesson.TestContributors(t, lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
-		app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token, slog.Default()), githubTimeout: time.Second}
+		app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 		return app.routes()
 	}})
 }

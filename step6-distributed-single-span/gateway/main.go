@@ -17,8 +17,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
 )
 
 func main() {
@@ -117,12 +117,12 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

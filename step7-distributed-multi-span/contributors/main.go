@@ -15,8 +15,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/githubapi"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func run(logger *slog.Logger) error {
 	app := &app{
 		logger:        logger,
 		jaegerUI:      web.EnvOr("JAEGER_UI", "http://localhost:16686"),
-		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger),
+		github:        githubapi.NewClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger, nil),
 		githubTimeout: 10 * time.Second,
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
@@ -89,7 +90,7 @@ func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
 	if err != nil {
-		writeGitHubError(w, err)
+		githubapi.WriteError(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, stats)

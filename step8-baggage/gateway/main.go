@@ -17,8 +17,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/tracing-tutorial/tutorial/internal/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 )
 
 func main() {
@@ -121,12 +121,12 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

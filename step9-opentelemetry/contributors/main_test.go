@@ -20,7 +20,7 @@ func init() {
 }
 
 var contributors = lesson.Contributors{Handler: func(githubURL, token string) http.Handler {
-	app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token, slog.Default()), githubTimeout: time.Second}
+	app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 	return app.routes()
 }}
 

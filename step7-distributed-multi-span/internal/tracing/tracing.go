@@ -16,7 +16,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/tracing-tutorial/tutorial/internal/reporting"
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
 )

@@ -19,7 +19,7 @@ import (
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/reporting"
-	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
 )

@@ -18,7 +18,7 @@ import (
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/reporting"
-	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"

@@ -1,6 +1,8 @@
-// Package web holds what the step's three programs do alike: read a
-// setting, answer JSON, and serve until they are asked to stop. Step 5
-// had it in http.go and main.go.
+// Package web is the HTTP plumbing that the programs of steps 6 on share,
+// and no lesson: read a setting, answer JSON, refuse what no route takes,
+// check a repository's name, and serve until asked to stop. The steps
+// import it as they import internal/jobqueue; step 5 had it in http.go and
+// main.go.
 package web
 
 import (
@@ -99,4 +101,66 @@ func Serve(ctx context.Context, logger *slog.Logger, server *http.Server, drain 
 		return err
 	}
 	return nil
+}
+
+// Failure is an error with the status and message our client should get:
+// another service's failure, say, or the queue's.
+type Failure struct {
+	Status     int
+	Message    string
+	RetryAfter string // seconds: passed on from a 429, or ours with a 503
+}
+
+func (f *Failure) Error() string { return f.Message }
+
+// Fail makes a *Failure; retryAfter is "" for none.
+func Fail(status int, message, retryAfter string) *Failure {
+	return &Failure{Status: status, Message: message, RetryAfter: retryAfter}
+}
+
+// StatusClientClosedRequest is nginx's 499: our client gave up (it closed
+// the connection, or its own timeout passed) before we answered. Nothing
+// failed on our side, whatever error that left us with: the status says so
+// in our log and trace, and is no 5xx. Nobody reads the answer.
+const StatusClientClosedRequest = 499
+
+// WriteFailure answers err: a *Failure as it says, and any other error as
+// a 502 with its message; a request its client gave up gets 499.
+func WriteFailure(w http.ResponseWriter, r *http.Request, err error) {
+	var failure *Failure
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		failure = Fail(StatusClientClosedRequest, "the client closed the request", "")
+	case !errors.As(err, &failure):
+		failure = Fail(http.StatusBadGateway, err.Error(), "")
+	}
+	if failure.RetryAfter != "" {
+		w.Header().Set("Retry-After", failure.RetryAfter)
+	}
+	WriteError(w, failure.Status, failure.Message)
+}
+
+// ServeHealth serves a program that has no routes of its own (the
+// cleaner) on addr until ctx ends: GET /healthz only, for docker compose
+// and the tests, 503 while healthy fails.
+func ServeHealth(ctx context.Context, logger *slog.Logger, addr string, healthy func() error) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := healthy(); err != nil {
+			WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
+			return
+		}
+		Healthz(w, r)
+	})
+	mux.HandleFunc("/", NoRoute)
+	server := &http.Server{
+		Addr:              addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      5 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return Serve(ctx, logger, server, 5*time.Second)
 }
