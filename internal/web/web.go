@@ -164,3 +164,20 @@ func ServeHealth(ctx context.Context, logger *slog.Logger, addr string, healthy 
 	}
 	return Serve(ctx, logger, server, 5*time.Second)
 }
+
+// ListenAndServe serves handler on addr until ctx ends (Serve). Every wait
+// is bounded: a slow, idle or oversized client cannot hold a connection (or
+// memory) for ever. A request may take longest to answer, and the requests
+// in flight get as long to finish on shutdown.
+func ListenAndServe(ctx context.Context, logger *slog.Logger, addr string, handler http.Handler, longest time.Duration) error {
+	server := &http.Server{
+		Addr:              addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      longest,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return Serve(ctx, logger, server, longest)
+}

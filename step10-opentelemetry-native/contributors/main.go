@@ -49,18 +49,10 @@ func run(logger *slog.Logger) error {
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
-	server := &http.Server{
-		Addr: net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		// otelhttp's handler makes a server span for every request, a child
-		// of the gateway's client span, whose context the headers carry.
-		Handler:           otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "contributors", tracing.NotHealthz),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	// otelhttp's handler makes a server span for every request, a child
+	// of the gateway's client span, whose context the headers carry.
+	handler := otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "contributors", tracing.NotHealthz)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")), handler, longest)
 }
 
 // app holds what the handlers need.

@@ -68,19 +68,11 @@ func run(logger *slog.Logger) error {
 	// the cleaner's, and a few seconds for Redis. The server lets it write
 	// for that long, and so long does it wait for requests on shutdown.
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
-	server := &http.Server{
-		Addr: net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		// otelhttp's handler makes a server span for every request. We are
-		// the edge: it starts a new trace, linked to the caller's span if
-		// the headers carry one (traceparent), never its child.
-		Handler:           otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	// otelhttp's handler makes a server span for every request. We are
+	// the edge: it starts a new trace, linked to the caller's span if
+	// the headers carry one (traceparent), never its child.
+	handler := otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")), handler, longest)
 }
 
 // app holds what the handlers need.

@@ -66,16 +66,7 @@ func run(logger *slog.Logger) error {
 	// the cleaner's, and a few seconds for Redis. The server lets it write
 	// for that long, and so long does it wait for requests on shutdown.
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		Handler:           app.routes(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")), app.routes(), longest)
 }
 
 // app holds what the handlers need.

@@ -49,16 +49,7 @@ func run(logger *slog.Logger) error {
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		Handler:           app.routes(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")), app.routes(), longest)
 }
 
 // app holds what the handlers need.
