@@ -51,11 +51,19 @@ func TestWorkerLogsInTheJobsTrace(t *testing.T) {
 		}
 		return msg.Body, nil
 	}
+	// A job a crashed worker took: the worker takes it over, in its trace.
+	taken, err := q.Push(context.Background(), Message{Headers: map[string]string{"trace": "t-taken"}, Body: []byte("taken")}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.take(t, "crashed")
 	var logs proc.Buffer
 	q.worker(t, "w1", handle, func(w *Worker) {
 		w.Logger = slog.New(withTrace{slog.NewTextHandler(&logs, nil)})
 		w.Trace = trace
+		w.ClaimIdle = 300 * time.Millisecond
 	})
+	q.wantAnswer(t, taken, "taken")
 	for _, body := range []string{"ok", "fail"} {
 		ticket, err := q.Push(context.Background(), Message{Headers: map[string]string{"trace": "t-" + body}, Body: []byte(body)}, 5*time.Second)
 		if err != nil {
@@ -63,11 +71,11 @@ func TestWorkerLogsInTheJobsTrace(t *testing.T) {
 		}
 		q.WaitForAnswer(context.Background(), ticket)
 	}
-	eventually(t, 5*time.Second, "the traces never ended", func() bool { mu.Lock(); defer mu.Unlock(); return len(ended) == 2 })
+	eventually(t, 5*time.Second, "the traces never ended", func() bool { mu.Lock(); defer mu.Unlock(); return len(ended) == 3 })
 	if ended["t-ok"] != nil || ended["t-fail"] == nil || ended["t-fail"].Error() != "no luck" {
 		t.Errorf("the traces ended with %v, want nil for t-ok and no luck for t-fail", ended)
 	}
-	for _, want := range [][]string{{"msg=job ", "failed=false"}, {"msg=job ", "failed=true"}, {"the job failed"}} {
+	for _, want := range [][]string{{"msg=job ", "failed=false"}, {"msg=job ", "failed=true"}, {"the job failed"}, {"took over an abandoned job", "from=crashed"}} {
 		found := false
 		for line := range strings.Lines(logs.String()) {
 			if containsAll(line, want) {

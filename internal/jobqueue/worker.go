@@ -120,7 +120,7 @@ func (w *Worker) takeNewJobs(ctx context.Context, handle Handler) {
 		w.redisAnswered(err)
 		switch {
 		case err == nil && job != nil:
-			w.process(ctx, *job, 1, handle)
+			w.process(ctx, *job, 1, handle, "")
 		case err != nil && !errors.Is(err, redis.Nil):
 			w.failedRead(ctx, err)
 		}
@@ -236,8 +236,7 @@ func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 			if err != nil {
 				continue // another worker took it first, or finished it meanwhile
 			}
-			w.Logger.Warn("took over an abandoned job", "job", p.ID, "from", p.Consumer)
-			w.process(ctx, *claimed, p.RetryCount+1, handle)
+			w.process(ctx, *claimed, p.RetryCount+1, handle, p.Consumer)
 		}
 	}
 }
@@ -273,7 +272,8 @@ func (w *Worker) gone(ctx context.Context, id string) bool {
 // left pending is delivered again after ClaimIdle. The order matters: the answer
 // is written first, and only then is the job acknowledged; a job whose
 // answer cannot be written stays pending and is delivered again.
-func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handle Handler) {
+// takenFrom names the worker it was taken over from, "" for a new job.
+func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handle Handler, takenFrom string) {
 	m := job.XMessage
 	// A job in hand is finished even when the worker is asked to stop.
 	ctx = context.WithoutCancel(ctx)
@@ -287,6 +287,9 @@ func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handl
 		var end func(error)
 		ctx, end = w.Trace(ctx, msg)
 		defer func() { end(err) }() // the job's outcome, as the branches below set it
+	}
+	if takenFrom != "" {
+		logger.WarnContext(ctx, "took over an abandoned job", "from", takenFrom)
 	}
 	start := time.Now()
 	switch {
