@@ -19,22 +19,21 @@ func writeError(w http.ResponseWriter, status int, message string) {
 }
 
 // logRequests logs one line per request: method, path, status, duration,
-// and the link to the request's trace in the Jaeger UI.
-func logRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// and the link to the request's trace in the Jaeger UI. It goes inside
+// traceRequest: the line is logged with the request's context, which holds
+// the request's span, so it carries its trace_id and span_id (logHandler).
+func logRequests(logger *slog.Logger, jaegerUI string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(recorder, r)
-		if r.URL.Path == "/healthz" && recorder.status == http.StatusOK {
-			return // docker compose asks every few seconds: no news
-		}
+		next(recorder, r)
 		attrs := []any{"method", r.Method, "path", clip(r.URL.Path, 200),
 			"status", recorder.status, "duration", time.Since(start)}
-		if traceID := w.Header().Get("X-Trace-Id"); traceID != "" {
+		if traceID := sampledTraceID(r.Context()); traceID != "" {
 			attrs = append(attrs, "trace", jaegerUI+"/trace/"+traceID)
 		}
-		logger.Info("request", attrs...)
-	})
+		logger.InfoContext(r.Context(), "request", attrs...)
+	}
 }
 
 // statusRecorder remembers the status a handler wrote, for the log line.

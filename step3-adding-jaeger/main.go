@@ -23,7 +23,8 @@ import (
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Lines logged with a request's context carry its trace_id and span_id.
+	logger := slog.New(logHandler{slog.NewTextHandler(os.Stderr, nil)})
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -43,12 +44,14 @@ func run(logger *slog.Logger) error {
 	opentracing.SetGlobalTracer(tracer)
 
 	app := &app{
+		logger:        logger,
+		jaegerUI:      envOr("JAEGER_UI", "http://localhost:16686"),
 		github:        newGitHubClient(envOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
 		githubTimeout: 10 * time.Second,
 	}
 	server := &http.Server{
 		Addr:    net.JoinHostPort(os.Getenv("HOST"), envOr("PORT", "8000")),
-		Handler: logRequests(logger, envOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
+		Handler: app.routes(),
 		// Every wait is bounded: a slow, idle or oversized client cannot hold
 		// a connection (or memory) for ever. An answer takes GitHub's 10 s at
 		// most, and the counting: well within WriteTimeout.
@@ -87,17 +90,21 @@ func run(logger *slog.Logger) error {
 
 // app holds what the handlers need.
 type app struct {
+	logger        *slog.Logger
+	jaegerUI      string // the request's log line links to its trace there
 	github        *github.Client
 	githubTimeout time.Duration // for the whole fetch, 202 retries included
 }
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", traceRequest(a.getContributors))
+	// The request's span, and in it the request's log line.
+	mux.HandleFunc("GET /git/{owner}/{repo}", traceRequest(logRequests(a.logger, a.jaegerUI, a.getContributors)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// A request no route takes has a log line too, without a span.
+	mux.HandleFunc("/", logRequests(a.logger, a.jaegerUI, func(w http.ResponseWriter, r *http.Request) {
 		// Every route is GET (Go answers HEAD alike): another method gets
 		// 405, not 404, as HTTP asks.
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -106,7 +113,7 @@ func (a *app) routes() http.Handler {
 			return
 		}
 		writeError(w, http.StatusNotFound, "no such route; try GET /git/{owner}/{repo}")
-	})
+	}))
 	// ServeMux answers a path with "." or ".." in it with a redirect, in
 	// HTML; an API answers JSON.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,4 +69,41 @@ func traceRequest(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
 	}
+}
+
+// logHandler adds the trace_id and span_id of the context's span to every
+// line logged with a context (logger.InfoContext(ctx, …)): a log line leads
+// to its trace, and a trace to its log lines (grep trace_id=…).
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc, ok := spanContext(ctx); ok {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
+
+// spanContext is the Jaeger span context of the span in ctx, if any.
+func spanContext(ctx context.Context) (jaeger.SpanContext, bool) {
+	span := opentracing.SpanFromContext(ctx)
+	if span == nil {
+		return jaeger.SpanContext{}, false
+	}
+	sc, ok := span.Context().(jaeger.SpanContext)
+	return sc, ok && sc.IsValid()
+}
+
+// sampledTraceID is the trace ID of the span in ctx, or "" if its trace is
+// not recorded (not sampled): a link to it would lead nowhere.
+func sampledTraceID(ctx context.Context) string {
+	if sc, ok := spanContext(ctx); ok && sc.IsSampled() {
+		return sc.TraceID().String()
+	}
+	return ""
 }

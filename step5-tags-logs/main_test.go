@@ -26,6 +26,7 @@ func init() {
 
 func startApp(t *testing.T, githubURL string) string {
 	app := &app{
+		logger:        slog.Default(),
 		github:        newGitHubClient(githubURL, contracttest.Token),
 		githubTimeout: time.Second,
 	}
@@ -45,8 +46,8 @@ func TestInProcess(t *testing.T) {
 		Step:  5,
 		Start: startApp,
 		Handler: func(logger *slog.Logger, jaegerUI, githubURL string) http.Handler {
-			app := &app{github: newGitHubClient(githubURL, contracttest.Token), githubTimeout: time.Second}
-			return logRequests(logger, jaegerUI, app.routes())
+			app := &app{logger: logger, jaegerUI: jaegerUI, github: newGitHubClient(githubURL, contracttest.Token), githubTimeout: time.Second}
+			return app.routes()
 		},
 		Wild: stepsuite.Wild{
 			On: func(reindex time.Duration) func() {

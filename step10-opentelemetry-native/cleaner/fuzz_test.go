@@ -30,7 +30,7 @@ func FuzzCleanJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, traceHeader, key, value string, body []byte) {
 		exporter.Reset()
 		msg := jobqueue.Message{Headers: map[string]string{"traceparent": traceHeader, key: value}, Body: body}
-		answer, err := cleanJob(context.Background(), discard, msg)
+		answer, err := handle(context.Background(), discard, msg)
 		if err == nil && !json.Valid(answer) {
 			t.Errorf("answer %q is not JSON", answer)
 		}

@@ -29,7 +29,7 @@ var discard = slog.New(slog.DiscardHandler)
 // (internal/lesson).
 func TestCleaner(t *testing.T) {
 	stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
-		return cleanJob(ctx, discard, msg)
+		return handle(ctx, discard, msg)
 	}})
 }
 
@@ -65,7 +65,7 @@ func TestCleanJobIsTheProducersChild(t *testing.T) {
 	}
 	msg := stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)
 	msg.ID = "1733300000000-0"
-	answer, err := cleanJob(context.Background(), discard, msg)
+	answer, err := handle(context.Background(), discard, msg)
 	push.End()
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 
@@ -106,7 +106,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"traceparent": "00-not-a-trace-01"},
 	} {
 		exporter := oteltest.InstallSDK(t)
-		answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		answer, err := handle(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
 		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if span := oteltest.Find(t, exporter, "cleanJob"); span.Parent.IsValid() {
 			t.Errorf("%s: cleanJob has parent %v, want a new trace", name, span.Parent.SpanID())
@@ -119,7 +119,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // and the error as an "exception" event.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
-	_, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	_, err := handle(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	if err == nil {
 		t.Fatal("cleanJob of unreadable statistics did not fail")
 	}
@@ -137,7 +137,7 @@ func TestCleanedLogJoinsTheTrace(t *testing.T) {
 	push, headers := producer(t)
 	var log bytes.Buffer
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
-	answer, err := cleanJob(context.Background(), logger, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := handle(context.Background(), logger, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.End()
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 
@@ -157,7 +157,7 @@ func TestCleanedLogJoinsTheTrace(t *testing.T) {
 func TestCleanJobWithoutBaggage(t *testing.T) {
 	exporter := oteltest.InstallSDK(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
+	answer, err := handle(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	if got := oteltest.Attr(oteltest.Find(t, exporter, "cleanJob"), "requested_by"); got != "" {
 		t.Errorf("cleanJob: attribute requested_by = %v, want empty", got)
@@ -172,8 +172,17 @@ func TestCleanJobWithoutBaggage(t *testing.T) {
 // answers it, logs it and keeps it as a dead letter instead of retrying.
 func TestUnreadableBodyIsMalformed(t *testing.T) {
 	oteltest.InstallSDK(t)
-	_, err := cleanJob(context.Background(), discard, jobqueue.Message{ID: "1-0", Body: []byte("not JSON")})
+	_, err := handle(context.Background(), discard, jobqueue.Message{ID: "1-0", Body: []byte("not JSON")})
 	if !errors.Is(err, jobqueue.ErrMalformed) {
 		t.Errorf("cleanJob of a body that is not JSON: %v, want jobqueue.ErrMalformed", err)
 	}
+}
+
+// handle does a job as the worker does: cleanJob, in the span traceJob
+// starts and ends with the job's error.
+func handle(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	ctx, end := traceJob(ctx, msg)
+	answer, err := cleanJob(ctx, logger, msg)
+	end(err)
+	return answer, err
 }

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/githubapi"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -43,23 +44,15 @@ func run(logger *slog.Logger) error {
 	defer closer.Close() // flush the last spans on the way out
 
 	app := &app{
-		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		github:        githubapi.NewClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger, traceGitHub),
 		githubTimeout: 10 * time.Second,
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
-	server := &http.Server{
-		Addr: net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		// otelhttp's handler makes a server span for every request, a child
-		// of the gateway's client span, whose context the headers carry.
-		Handler:           otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "contributors", tracing.NotHealthz),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	// otelhttp's handler makes a server span for every request, a child
+	// of the gateway's client span, whose context the headers carry.
+	handler := otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "contributors", tracing.NotHealthz)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")), handler, longest)
 }
 
 // app holds what the handlers need.
@@ -88,7 +81,7 @@ func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
 	if err != nil {
-		writeGitHubError(w, err)
+		githubapi.WriteError(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, stats)

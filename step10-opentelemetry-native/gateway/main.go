@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -68,19 +68,11 @@ func run(logger *slog.Logger) error {
 	// the cleaner's, and a few seconds for Redis. The server lets it write
 	// for that long, and so long does it wait for requests on shutdown.
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
-	server := &http.Server{
-		Addr: net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		// otelhttp's handler makes a server span for every request. We are
-		// the edge: it starts a new trace, linked to the caller's span if
-		// the headers carry one (traceparent), never its child.
-		Handler:           otelhttp.NewHandler(web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	// otelhttp's handler makes a server span for every request. We are
+	// the edge: it starts a new trace, linked to the caller's span if
+	// the headers carry one (traceparent), never its child.
+	handler := otelhttp.NewHandler(tracing.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")), handler, longest)
 }
 
 // app holds what the handlers need.
@@ -123,12 +115,12 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 
 	stats, err := a.fetchStats(ctx, owner, repo)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	contributors, err := a.clean(ctx, owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

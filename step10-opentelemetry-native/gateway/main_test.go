@@ -15,7 +15,6 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/testkit/oteltest"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step10-opentelemetry-native/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -205,7 +204,7 @@ func TestRequestLogJoinsTheTrace(t *testing.T) {
 	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(&log, nil)))
 	logged := stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
 		app := &app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}
-		return otelhttp.NewHandler(web.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
+		return otelhttp.NewHandler(tracing.LogRequests(logger, "http://jaeger.example", app.routes()), "gateway", tracing.NotHealthz, tracing.PublicEndpoint)
 	}}
 	base := logged.Start(t, stepsuite.GatewayOptions{}).URL
 	contracttest.Get(t, base+"/git/golang/go")

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -17,8 +16,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
+	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/job"
 	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step11-jaeger-architecture/internal/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -62,27 +62,9 @@ func run(logger *slog.Logger) error {
 		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
 		ClaimIdle:     5 * time.Second,
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
-	}
-
-	// /healthz only, for docker compose and the tests: 503 when the worker
-	// has not heard from Redis lately.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := worker.Healthy(); err != nil {
-			web.WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
-			return
-		}
-		web.Healthz(w, r)
-	})
-	mux.HandleFunc("/", web.NoRoute)
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
+		// Each job is done in a span of the gateway's trace, and the worker
+		// logs its lines about the job in that span's context.
+		Trace: traceJob,
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -93,7 +75,9 @@ func run(logger *slog.Logger) error {
 			return cleanJob(ctx, logger, msg)
 		})
 	})
-	err = web.Serve(ctx, logger, server, 5*time.Second)
+	// /healthz only, for docker compose and the tests: 503 when the worker
+	// has not heard from Redis lately.
+	err = web.ServeHealth(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")), worker.Healthy)
 	cancel()    // the server has stopped (or never started): take no more jobs
 	jobs.Wait() // and finish the ones in hand
 	return err
@@ -103,10 +87,9 @@ func run(logger *slog.Logger) error {
 // the Stream of jobqueue.New(…, "contributors").
 const jobsStream = "contributors:jobs"
 
-// cleanJob counts the commits in one job's statistics. Its answer is the
-// contributors, as JSON; the gateway passes it on as it is. It logs whom it
-// cleaned for.
-func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_ []byte, err error) {
+// traceJob starts a job's span; the worker does the job (cleanJob) in the
+// returned ctx, then ends the span with the job's error.
+func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	// Continue the gateway's trace: the global propagator reads the
 	// producer's span context (traceparent) and the baggage from the job's
 	// headers into ctx. No context, or a broken one: a new trace.
@@ -121,30 +104,34 @@ func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_
 			semconv.MessagingOperationTypeProcess,
 			semconv.MessagingMessageID(msg.ID),
 		))
-	defer span.End()
-	defer func() {
+	return ctx, func(err error) {
 		if err != nil {
 			tracing.Failed(span, err)
 		}
-	}()
+		span.End()
+	}
+}
+
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is. It logs whom it
+// cleaned for.
+func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	span := trace.SpanFromContext(ctx)
 	// Baggage: the gateway, two hops back, said who asked. It came in the
 	// message's headers, and lives in ctx. "" if nobody said.
 	requestedBy := baggage.FromContext(ctx).Member("requested-by").Value()
 	span.SetAttributes(attribute.String("requested_by", requestedBy))
 
-	var job struct { // what the gateway queued
-		Repo  string          `json:"repo"`
-		Stats json.RawMessage `json:"stats"`
-	}
+	var queued job.Job
 	var stats []*github.ContributorStats
-	if err := json.Unmarshal(msg.Body, &job); err != nil {
+	if err := json.Unmarshal(msg.Body, &queued); err != nil {
 		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
-	span.SetAttributes(attribute.String("repo", job.Repo))
-	if err := json.Unmarshal(job.Stats, &stats); err != nil {
-		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
+	span.SetAttributes(attribute.String("repo", queued.Repo))
+	if err := json.Unmarshal(queued.Stats, &stats); err != nil {
+		return nil, fmt.Errorf("unreadable statistics for %s: %w", queued.Repo, err)
 	}
 	contributors := countCommits(ctx, stats)
-	logger.InfoContext(ctx, "cleaned", "repo", job.Repo, "contributors", len(contributors), "requested_by", requestedBy)
+	logger.InfoContext(ctx, "cleaned", "repo", queued.Repo, "contributors", len(contributors), "requested_by", requestedBy)
 	return json.Marshal(contributors)
 }

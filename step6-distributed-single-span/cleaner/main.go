@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -17,7 +16,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/job"
 )
 
 func main() {
@@ -49,32 +49,13 @@ func run(logger *slog.Logger) error {
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
 	}
 
-	// /healthz only, for docker compose and the tests: 503 when the worker
-	// has not heard from Redis lately.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := worker.Healthy(); err != nil {
-			web.WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
-			return
-		}
-		web.Healthz(w, r)
-	})
-	mux.HandleFunc("/", web.NoRoute)
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var jobs sync.WaitGroup
 	jobs.Go(func() { worker.Run(ctx, cleanJob) })
-	err := web.Serve(ctx, logger, server, 5*time.Second)
+	// /healthz only, for docker compose and the tests: 503 when the worker
+	// has not heard from Redis lately.
+	err := web.ServeHealth(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")), worker.Healthy)
 	cancel()    // the server has stopped (or never started): take no more jobs
 	jobs.Wait() // and finish the ones in hand
 	return err
@@ -83,16 +64,13 @@ func run(logger *slog.Logger) error {
 // cleanJob counts the commits in one job's statistics. Its answer is the
 // contributors, as JSON; the gateway passes it on as it is.
 func cleanJob(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
-	var job struct { // what the gateway queued
-		Repo  string          `json:"repo"`
-		Stats json.RawMessage `json:"stats"`
-	}
+	var queued job.Job
 	var stats []*github.ContributorStats
-	if err := json.Unmarshal(msg.Body, &job); err != nil {
+	if err := json.Unmarshal(msg.Body, &queued); err != nil {
 		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
-	if err := json.Unmarshal(job.Stats, &stats); err != nil {
-		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
+	if err := json.Unmarshal(queued.Stats, &stats); err != nil {
+		return nil, fmt.Errorf("unreadable statistics for %s: %w", queued.Repo, err)
 	}
 	return json.Marshal(countCommits(stats))
 }

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/githubapi"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
+	"github.com/tracing-tutorial/tutorial/step6-distributed-single-span/internal/tracing"
 )
 
 func main() {
@@ -31,34 +33,30 @@ func run(logger *slog.Logger) error {
 	defer stop()
 
 	app := &app{
-		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		logger:        logger,
+		jaegerUI:      web.EnvOr("JAEGER_UI", "http://localhost:16686"),
+		github:        githubapi.NewClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger, nil),
 		githubTimeout: 10 * time.Second,
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")), app.routes(), longest)
 }
 
 // app holds what the handlers need.
 type app struct {
+	logger        *slog.Logger
+	jaegerUI      string // the request's log line links to its trace there
 	github        *github.Client
 	githubTimeout time.Duration // for the whole fetch, 202 retries included
 }
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats/{owner}/{repo}", a.getStats)
+	// The request's log line: without a span, it names no trace.
+	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.LogRequests(a.logger, a.jaegerUI, a.getStats))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NoRoute)
+	mux.HandleFunc("/", tracing.LogRequests(a.logger, a.jaegerUI, web.NoRoute)) // no span: no trace
 	return web.CleanPaths(mux)
 }
 
@@ -73,7 +71,7 @@ func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
 	if err != nil {
-		writeGitHubError(w, err)
+		githubapi.WriteError(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, stats)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ func init() {
 
 func TestContributors(t *testing.T) {
 	stepsuite.TestContributors(t, stepsuite.Contributors{Handler: func(githubURL, token string) http.Handler {
-		app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
+		app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 		return app.routes()
 	}})
 }

@@ -32,7 +32,7 @@ func FuzzCleanJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, traceHeader, key, value string, body []byte) {
 		reporter.Reset()
 		msg := jobqueue.Message{Headers: map[string]string{"uber-trace-id": traceHeader, key: value}, Body: body}
-		answer, err := cleanJob(context.Background(), msg)
+		answer, err := handle(context.Background(), msg)
 		if err == nil && !json.Valid(answer) {
 			t.Errorf("answer %q is not JSON", answer)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 	"github.com/uber/jaeger-client-go"
@@ -16,7 +17,7 @@ func init() { badThings = false }
 
 // TestCleaner: what every distributed step's cleaner keeps
 // (internal/lesson).
-func TestCleaner(t *testing.T) { stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: cleanJob}) }
+func TestCleaner(t *testing.T) { stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: handle}) }
 
 // The tests below install a global tracer: they must not run in parallel.
 
@@ -30,7 +31,7 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := handle(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
@@ -61,7 +62,7 @@ func TestCleanJobFollowsFromTheProducer(t *testing.T) {
 	push := tracer.StartSpan("queue.Push")
 	headers := map[string]string{}
 	tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers))
-	if _, err := cleanJob(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := handle(context.Background(), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -96,7 +97,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		answer, err := handle(context.Background(), stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
 		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
@@ -110,9 +111,18 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	handle(context.Background(), stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
 	}
+}
+
+// handle does a job as the worker does: cleanJob, in the span traceJob
+// starts and ends with the job's error.
+func handle(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
+	ctx, end := traceJob(ctx, msg)
+	answer, err := cleanJob(ctx, msg)
+	end(err)
+	return answer, err
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"log/slog"
 	"testing"
 
+	"github.com/google/go-github/v60/github"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/githubapi"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
-	"github.com/tracing-tutorial/tutorial/step7-distributed-multi-span/internal/web"
 )
 
 // TestTokenStaysHome: GITHUB_TOKEN goes over HTTPS, or to this machine;
@@ -28,3 +31,8 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 // only names GitHub can have, and refuses in a bounded message.
 // scripts/fuzz runs it (go test -fuzz FuzzValidateRepo).
 func FuzzValidateRepo(f *testing.F) { contracttest.FuzzRepoNames(f, web.ValidateRepo) }
+
+// newGitHubClient is the step's GitHub client, as the contract tests call it.
+func newGitHubClient(apiURL, token string) *github.Client {
+	return githubapi.NewClient(apiURL, token, slog.Default(), nil)
+}

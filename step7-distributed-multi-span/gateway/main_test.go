@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 )
 
 var gateway = stepsuite.Gateway{Handler: func(contributorsURL string, client *http.Client, queue *jobqueue.Queue, replyTimeout time.Duration) http.Handler {
-	return (&app{contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}).routes()
+	return (&app{logger: slog.Default(), contributorsURL: contributorsURL, http: client, queue: queue, replyTimeout: replyTimeout}).routes()
 }}
 
 // TestGateway: what every distributed step's gateway keeps, in this

@@ -25,7 +25,7 @@ var discard = slog.New(slog.DiscardHandler)
 // (internal/lesson).
 func TestCleaner(t *testing.T) {
 	stepsuite.TestCleaner(t, stepsuite.Cleaner{CleanJob: func(ctx context.Context, msg jobqueue.Message) ([]byte, error) {
-		return cleanJob(ctx, discard, msg)
+		return handle(ctx, discard, msg)
 	}})
 }
 
@@ -41,7 +41,7 @@ func TestCleanJobContinuesTheTrace(t *testing.T) {
 	if err := tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := handle(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
@@ -72,7 +72,7 @@ func TestCleanJobFollowsFromTheProducer(t *testing.T) {
 	push := tracer.StartSpan("queue.Push")
 	headers := map[string]string{}
 	tracer.Inject(push.Context(), opentracing.TextMap, opentracing.TextMapCarrier(headers))
-	if _, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
+	if _, err := handle(context.Background(), discard, stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers)); err != nil {
 		t.Fatal(err)
 	}
 	push.Finish()
@@ -107,7 +107,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 		"broken": {"mockpfx-ids-traceid": "not a number", "mockpfx-ids-spanid": "7"},
 	} {
 		tracer := tracetest.Install(t)
-		answer, err := cleanJob(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
+		answer, err := handle(context.Background(), discard, stepsuite.Job(t, "torvalds/linux", fakegithub.Stats("torvalds", "linux"), headers))
 		stepsuite.WantCleaned(t, answer, err, "torvalds", "linux")
 		if got, want := tracetest.Tree(tracer.FinishedSpans()), "cleanJob\n  countCommits\n"; got != want {
 			t.Errorf("%s: spans:\n%s\nwant:\n%s", name, got, want)
@@ -121,7 +121,7 @@ func TestCleanJobWithoutTrace(t *testing.T) {
 // TestUnreadableStatsMarkTheSpan: the job's failure shows on its span.
 func TestUnreadableStatsMarkTheSpan(t *testing.T) {
 	tracer := tracetest.Install(t)
-	cleanJob(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
+	handle(context.Background(), discard, stepsuite.Job(t, "a/b", map[string]string{"not": "a list"}, nil))
 	span := tracetest.Find(t, tracer, "cleanJob")
 	if span.Tag("error") != true || len(span.Logs()) != 1 {
 		t.Errorf("cleanJob of unreadable statistics: error tag %v, logs %+v; want true and the error", span.Tag("error"), span.Logs())
@@ -141,7 +141,7 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
+	answer, err := handle(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), headers))
 	push.Finish()
 	request.Finish()
 
@@ -167,7 +167,7 @@ func TestCleanJobReadsTheBaggage(t *testing.T) {
 func TestCleanJobWithoutBaggage(t *testing.T) {
 	tracer := tracetest.Install(t)
 	var log bytes.Buffer
-	answer, err := cleanJob(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
+	answer, err := handle(context.Background(), slog.New(slog.NewTextHandler(&log, nil)), stepsuite.Job(t, "golang/go", fakegithub.Stats("golang", "go"), nil))
 	stepsuite.WantCleaned(t, answer, err, "golang", "go")
 	if got := tracetest.Find(t, tracer, "cleanJob").Tag("requested_by"); got != "" {
 		t.Errorf("cleanJob: tag requested_by = %v, want empty", got)
@@ -175,4 +175,13 @@ func TestCleanJobWithoutBaggage(t *testing.T) {
 	if !strings.Contains(log.String(), `requested_by=""`) {
 		t.Errorf("the cleaner's log should say nobody is known to have asked:\n%s", log.String())
 	}
+}
+
+// handle does a job as the worker does: cleanJob, in the span traceJob
+// starts and ends with the job's error.
+func handle(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	ctx, end := traceJob(ctx, msg)
+	answer, err := cleanJob(ctx, logger, msg)
+	end(err)
+	return answer, err
 }

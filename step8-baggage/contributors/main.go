@@ -15,12 +15,14 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/opentracing/opentracing-go"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/githubapi"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "contributors")
+	// Lines logged with a request's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "contributors")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -40,34 +42,30 @@ func run(logger *slog.Logger) error {
 	opentracing.SetGlobalTracer(tracer)
 
 	app := &app{
-		github:        newGitHubClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN")),
+		logger:        logger,
+		jaegerUI:      web.EnvOr("JAEGER_UI", "http://localhost:16686"),
+		github:        githubapi.NewClient(web.EnvOr("GITHUB_API_URL", "https://api.github.com/"), os.Getenv("GITHUB_TOKEN"), logger, nil),
 		githubTimeout: 10 * time.Second,
 	}
 	// The longest a request takes: GitHub's answer, and a little more.
 	longest := app.githubTimeout + 5*time.Second
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8001")), app.routes(), longest)
 }
 
 // app holds what the handlers need.
 type app struct {
+	logger        *slog.Logger
+	jaegerUI      string // the request's log line links to its trace there
 	github        *github.Client
 	githubTimeout time.Duration // for the whole fetch, 202 retries included
 }
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(a.getStats))
+	// The request's span, and in it the request's log line.
+	mux.HandleFunc("GET /stats/{owner}/{repo}", tracing.TraceRequest(tracing.LogRequests(a.logger, a.jaegerUI, a.getStats)))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NoRoute)
+	mux.HandleFunc("/", tracing.LogRequests(a.logger, a.jaegerUI, web.NoRoute)) // no span: no trace
 	return web.CleanPaths(mux)
 }
 
@@ -83,7 +81,7 @@ func (a *app) getStats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stats, err := fetchContributorStats(ctx, a.github, owner, repo)
 	if err != nil {
-		writeGitHubError(w, err)
+		githubapi.WriteError(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, stats)

@@ -17,12 +17,13 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step8-baggage/internal/web"
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "gateway")
+	// Lines logged with a request's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "gateway")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -52,6 +53,8 @@ func run(logger *slog.Logger) error {
 	defer queue.Close()
 
 	app := &app{
+		logger:          logger,
+		jaegerUI:        web.EnvOr("JAEGER_UI", "http://localhost:16686"),
 		contributorsURL: web.EnvOr("CONTRIBUTORS_URL", "http://localhost:8001"),
 		// The contributors service gives up on GitHub after 10 s; we wait a
 		// little longer so that its answer (a 504, say) still reaches us.
@@ -63,20 +66,13 @@ func run(logger *slog.Logger) error {
 	// the cleaner's, and a few seconds for Redis. The server lets it write
 	// for that long, and so long does it wait for requests on shutdown.
 	longest := app.http.Timeout + replyTimeout + 5*time.Second
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")),
-		Handler:           web.LogRequests(logger, web.EnvOr("JAEGER_UI", "http://localhost:16686"), app.routes()),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      longest,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	return web.Serve(ctx, logger, server, longest)
+	return web.ListenAndServe(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8000")), app.routes(), longest)
 }
 
 // app holds what the handlers need.
 type app struct {
+	logger          *slog.Logger
+	jaegerUI        string // the request's log line links to its trace there
 	contributorsURL string
 	http            *http.Client
 	queue           *jobqueue.Queue
@@ -85,9 +81,10 @@ type app struct {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(a.getContributors))
+	// The request's span, and in it the request's log line.
+	mux.HandleFunc("GET /git/{owner}/{repo}", tracing.TraceEdgeRequest(tracing.LogRequests(a.logger, a.jaegerUI, a.getContributors)))
 	mux.HandleFunc("GET /healthz", web.Healthz)
-	mux.HandleFunc("/", web.NoRoute)
+	mux.HandleFunc("/", tracing.LogRequests(a.logger, a.jaegerUI, web.NoRoute)) // no span: no trace
 	return web.CleanPaths(mux)
 }
 
@@ -115,12 +112,12 @@ func (a *app) getContributors(w http.ResponseWriter, r *http.Request) {
 
 	stats, err := a.fetchStats(r.Context(), owner, repo)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	contributors, err := a.clean(r.Context(), owner+"/"+repo, stats)
 	if err != nil {
-		writeServiceError(w, r, err)
+		web.WriteFailure(w, r, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, contributorsResponse{Repo: owner + "/" + repo, Contributors: contributors})

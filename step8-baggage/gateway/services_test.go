@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 )
 
 // TestQueueError: each way the queue fails has its own status and words,
@@ -28,13 +29,13 @@ func TestQueueError(t *testing.T) {
 		{fmt.Errorf("%w: body of 9437184 bytes, at most 8388608", jobqueue.ErrTooLarge), http.StatusBadGateway, "the repository's statistics are too large for the queue", ""},
 		{errors.New("dial tcp 127.0.0.1:6379: connect: connection refused"), http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"},
 	} {
-		var got *serviceError
+		var got *web.Failure
 		if !errors.As(queueError(c.err), &got) {
-			t.Fatalf("queueError(%v) is not a serviceError", c.err)
+			t.Fatalf("queueError(%v) is not a *web.Failure", c.err)
 		}
-		if got.status != c.status || got.message != c.message || got.retryAfter != c.retryAfter {
+		if got.Status != c.status || got.Message != c.message || got.RetryAfter != c.retryAfter {
 			t.Errorf("queueError(%v) = %d %q (Retry-After %q), want %d %q (Retry-After %q)",
-				c.err, got.status, got.message, got.retryAfter, c.status, c.message, c.retryAfter)
+				c.err, got.Status, got.Message, got.RetryAfter, c.status, c.message, c.retryAfter)
 		}
 	}
 }
@@ -48,8 +49,8 @@ func TestStatsTooLarge(t *testing.T) {
 	defer contributors.Close()
 	a := &app{contributorsURL: contributors.URL, http: contributors.Client()}
 	_, err := a.fetchStats(t.Context(), "huge", "repo")
-	var got *serviceError
-	if !errors.As(err, &got) || got.status != http.StatusBadGateway || got.message != "the repository's statistics are too large for the queue" {
+	var got *web.Failure
+	if !errors.As(err, &got) || got.Status != http.StatusBadGateway || got.Message != "the repository's statistics are too large for the queue" {
 		t.Errorf("fetchStats of %d bytes: %v, want 502 the repository's statistics are too large for the queue", jobqueue.MaxBody+1, err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -19,12 +18,14 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/job"
 	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/tracing"
-	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", "cleaner")
+	// Lines logged with a job's context carry its trace_id and span_id.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, nil))).With("service", "cleaner")
 	if err := run(logger); err != nil {
 		logger.Error("stopped", "error", err)
 		os.Exit(1)
@@ -57,27 +58,9 @@ func run(logger *slog.Logger) error {
 		// over: well within the gateway's wait (REPLY_TIMEOUT, 15 s).
 		ClaimIdle:     5 * time.Second,
 		MaxDeliveries: 3, // then a job that kills its cleaner is given up
-	}
-
-	// /healthz only, for docker compose and the tests: 503 when the worker
-	// has not heard from Redis lately.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := worker.Healthy(); err != nil {
-			web.WriteError(w, http.StatusServiceUnavailable, "cannot take jobs: "+err.Error())
-			return
-		}
-		web.Healthz(w, r)
-	})
-	mux.HandleFunc("/", web.NoRoute)
-	server := &http.Server{
-		Addr:              net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")),
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
+		// Each job is done in a span of the gateway's trace, and the worker
+		// logs its lines about the job in that span's context.
+		Trace: traceJob,
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -88,53 +71,58 @@ func run(logger *slog.Logger) error {
 			return cleanJob(ctx, logger, msg)
 		})
 	})
-	err = web.Serve(ctx, logger, server, 5*time.Second)
+	// /healthz only, for docker compose and the tests: 503 when the worker
+	// has not heard from Redis lately.
+	err = web.ServeHealth(ctx, logger, net.JoinHostPort(os.Getenv("HOST"), web.EnvOr("PORT", "8002")), worker.Healthy)
 	cancel()    // the server has stopped (or never started): take no more jobs
 	jobs.Wait() // and finish the ones in hand
 	return err
 }
 
-// cleanJob counts the commits in one job's statistics. Its answer is the
-// contributors, as JSON; the gateway passes it on as it is. It logs whom it
-// cleaned for.
-func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) (_ []byte, err error) {
-	// Continue the gateway's trace: its span context came in the message's
-	// headers. No context, or a broken one, gives a nil reference: a new
-	// trace.
-	//
-	// ChildOf, no longer FollowsFrom: OpenTelemetry has no FollowsFrom. Its
-	// bridge turns a FollowsFrom into a link from a span that starts a new
-	// trace, without the producer's baggage. OpenTelemetry's messaging
-	// conventions link by default, and allow the producer as the parent of
-	// the span that processes a single message, as this one does: so the
-	// job stays in the request's trace, with its baggage (see the README).
+// traceJob starts a job's span; the worker does the job (cleanJob) in the
+// returned ctx, then ends the span with the job's error.
+//
+// It continues the gateway's trace: its span context came in the message's
+// headers. No context, or a broken one, gives a nil reference: a new
+// trace.
+//
+// ChildOf, no longer FollowsFrom: OpenTelemetry has no FollowsFrom. Its
+// bridge turns a FollowsFrom into a link from a span that starts a new
+// trace, without the producer's baggage. OpenTelemetry's messaging
+// conventions link by default, and allow the producer as the parent of
+// the span that processes a single message, as this one does: so the
+// job stays in the request's trace, with its baggage (see the README).
+func traceJob(ctx context.Context, msg jobqueue.Message) (context.Context, func(error)) {
 	producer, _ := opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(msg.Headers))
 	span := opentracing.StartSpan("cleanJob", opentracing.ChildOf(producer), ext.SpanKindConsumer)
-	defer span.Finish()
-	defer func() {
+	return opentracing.ContextWithSpan(ctx, span), func(err error) {
 		if err != nil {
 			ext.LogError(span, err)
 		}
-	}()
-	ctx = opentracing.ContextWithSpan(ctx, span)
+		span.Finish()
+	}
+}
+
+// cleanJob counts the commits in one job's statistics. Its answer is the
+// contributors, as JSON; the gateway passes it on as it is. It logs whom it
+// cleaned for.
+func cleanJob(ctx context.Context, logger *slog.Logger, msg jobqueue.Message) ([]byte, error) {
+	span := opentracing.SpanFromContext(ctx)
 	// Baggage: the gateway, two hops back, said who asked. It came with the
 	// span context, in the message's headers. "" if nobody said.
 	requestedBy := span.BaggageItem("requested-by")
 	span.SetTag("requested_by", requestedBy)
 
-	var job struct { // what the gateway queued
-		Repo  string          `json:"repo"`
-		Stats json.RawMessage `json:"stats"`
-	}
+	var queued job.Job
 	var stats []*github.ContributorStats
-	if err := json.Unmarshal(msg.Body, &job); err != nil {
+	if err := json.Unmarshal(msg.Body, &queued); err != nil {
 		return nil, fmt.Errorf("%w: its body is not JSON: %w", jobqueue.ErrMalformed, err) // a dead letter
 	}
-	span.SetTag("repo", job.Repo)
-	if err := json.Unmarshal(job.Stats, &stats); err != nil {
-		return nil, fmt.Errorf("unreadable statistics for %s: %w", job.Repo, err)
+	span.SetTag("repo", queued.Repo)
+	if err := json.Unmarshal(queued.Stats, &stats); err != nil {
+		return nil, fmt.Errorf("unreadable statistics for %s: %w", queued.Repo, err)
 	}
 	contributors := countCommits(ctx, stats)
-	logger.Info("cleaned", "repo", job.Repo, "contributors", len(contributors), "requested_by", requestedBy)
+	logger.InfoContext(ctx, "cleaned", "repo", queued.Repo, "contributors", len(contributors), "requested_by", requestedBy)
 	return json.Marshal(contributors)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func init() {
 }
 
 var contributors = stepsuite.Contributors{Handler: func(githubURL, token string) http.Handler {
-	app := &app{github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
+	app := &app{logger: slog.Default(), github: newGitHubClient(githubURL, token), githubTimeout: time.Second}
 	return app.routes()
 }}
 

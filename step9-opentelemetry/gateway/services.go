@@ -12,38 +12,9 @@ import (
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/jobqueue"
-	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
+	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/job"
 )
-
-// serviceError is a failure of another service, with the status and message
-// our client should get.
-type serviceError struct {
-	status     int
-	message    string
-	retryAfter string // passed on from a 429, or ours with a 503
-}
-
-func (e *serviceError) Error() string { return e.message }
-
-// statusClientClosedRequest is nginx's 499: our client gave up (it closed
-// the connection, or its own timeout passed) before we answered. Nothing
-// failed on our side, whatever error that left us with: the status says so
-// in our log and trace, and is no 5xx. Nobody reads the answer.
-const statusClientClosedRequest = 499
-
-func writeServiceError(w http.ResponseWriter, r *http.Request, err error) {
-	var failure *serviceError
-	switch {
-	case errors.Is(r.Context().Err(), context.Canceled):
-		failure = &serviceError{statusClientClosedRequest, "the client closed the request", ""}
-	case !errors.As(err, &failure):
-		failure = &serviceError{status: http.StatusBadGateway, message: err.Error()}
-	}
-	if failure.retryAfter != "" {
-		w.Header().Set("Retry-After", failure.retryAfter)
-	}
-	web.WriteError(w, failure.status, failure.message)
-}
 
 // fetchStats asks the contributors service for GitHub's raw statistics. Its
 // errors (400, 404, 429, 502, 504) are passed on to our client as they are.
@@ -72,16 +43,16 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 		// The cause, for the trace; our client gets less: it names an address.
 		span.LogFields(log.Error(err))
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &serviceError{http.StatusGatewayTimeout, "the contributors service did not answer in time", ""}
+			return nil, web.Fail(http.StatusGatewayTimeout, "the contributors service did not answer in time", "")
 		}
-		return nil, &serviceError{http.StatusBadGateway, "the contributors service is unreachable", ""}
+		return nil, web.Fail(http.StatusBadGateway, "the contributors service is unreachable", "")
 	}
 	defer resp.Body.Close()
 	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
 	// More than the queue takes is of no use: stop reading there.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, jobqueue.MaxBody+1))
 	if err != nil {
-		return nil, &serviceError{http.StatusBadGateway, "reading the contributors service's answer: " + err.Error(), ""}
+		return nil, web.Fail(http.StatusBadGateway, "reading the contributors service's answer: "+err.Error(), "")
 	}
 	if len(body) > jobqueue.MaxBody {
 		return nil, errStatsTooLarge
@@ -93,21 +64,15 @@ func (a *app) fetchStats(ctx context.Context, owner, repo string) (_ json.RawMes
 		if json.Unmarshal(body, &answer) != nil || answer.Error == "" {
 			answer.Error = "the contributors service answered " + resp.Status
 		}
-		return nil, &serviceError{resp.StatusCode, answer.Error, resp.Header.Get("Retry-After")}
+		return nil, web.Fail(resp.StatusCode, answer.Error, resp.Header.Get("Retry-After"))
 	}
 	return body, nil
-}
-
-// job is what the cleaner gets (cleaner/main.go reads its own copy).
-type job struct {
-	Repo  string          `json:"repo"`  // "owner/repo", for the cleaner's errors
-	Stats json.RawMessage `json:"stats"` // the contributors service's answer
 }
 
 // clean queues the statistics for the cleaner and waits for its answer,
 // the contributors as JSON, for REPLY_TIMEOUT at most.
 func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (json.RawMessage, error) {
-	body, err := json.Marshal(job{Repo: repo, Stats: stats})
+	body, err := json.Marshal(job.Job{Repo: repo, Stats: stats})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +88,7 @@ func (a *app) clean(ctx context.Context, repo string, stats json.RawMessage) (js
 }
 
 // errStatsTooLarge: the statistics are more than a job may carry.
-var errStatsTooLarge = &serviceError{http.StatusBadGateway, "the repository's statistics are too large for the queue", ""}
+var errStatsTooLarge = web.Fail(http.StatusBadGateway, "the repository's statistics are too large for the queue", "")
 
 // queueError tells our client what went wrong on the way to the cleaner
 // and back, and whose problem it is.
@@ -131,18 +96,18 @@ func queueError(err error) error {
 	var failed *jobqueue.JobError
 	switch {
 	case errors.Is(err, jobqueue.ErrNoAnswer):
-		return &serviceError{http.StatusGatewayTimeout, "the cleaner did not answer in time", ""}
+		return web.Fail(http.StatusGatewayTimeout, "the cleaner did not answer in time", "")
 	case errors.As(err, &failed):
-		return &serviceError{http.StatusBadGateway, failed.Reason, ""}
+		return web.Fail(http.StatusBadGateway, failed.Reason, "")
 	case errors.Is(err, jobqueue.ErrFull):
-		return &serviceError{http.StatusServiceUnavailable, "the queue is full; try again shortly", "5"}
+		return web.Fail(http.StatusServiceUnavailable, "the queue is full; try again shortly", "5")
 	case errors.Is(err, jobqueue.ErrBusy): // as many of our clients wait as we let wait
-		return &serviceError{http.StatusServiceUnavailable, "too many requests are waiting for the cleaner; try again shortly", "5"}
+		return web.Fail(http.StatusServiceUnavailable, "too many requests are waiting for the cleaner; try again shortly", "5")
 	case errors.Is(err, jobqueue.ErrTooLarge):
 		return errStatsTooLarge
 	}
 	// Redis is down or hangs: try again later.
-	return &serviceError{http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5"}
+	return web.Fail(http.StatusServiceUnavailable, "the queue (Redis) is unavailable; try again shortly", "5")
 }
 
 // push queues the job with the context of a producer span in its headers,

@@ -119,7 +119,7 @@ type OutlineRow struct {
 }
 
 // Outline returns the spans of trace in the order, and at the depth, that
-// Render draws them. The web viewer (internal/jaeger/ui) must draw a trace
+// Render draws them. The web viewer (internal/infra/jaeger/ui) must draw a trace
 // the same way; its browser test compares the two.
 func Outline(trace jaeger.Trace) []OutlineRow {
 	var out []OutlineRow

@@ -34,6 +34,13 @@ type Worker struct {
 	// given up (default 3): a job that crashes its worker is not replayed
 	// forever.
 	MaxDeliveries int64
+	// Trace, if set, starts a job's span, from the trace context its
+	// headers carry: it returns the job's context, holding the span, and
+	// a function that ends the span with the job's error (nil: done). The
+	// handler runs in that context, and the worker logs its lines about
+	// the job with it (Logger's *Context methods): a log handler that
+	// reads the span from the context ties each line to the job's trace.
+	Trace func(ctx context.Context, msg Message) (context.Context, func(error))
 
 	lastAnswer atomic.Int64 // unix ms of the last answer from Redis
 	inHand     sync.Map     // the IDs of the jobs this worker is doing
@@ -113,7 +120,7 @@ func (w *Worker) takeNewJobs(ctx context.Context, handle Handler) {
 		w.redisAnswered(err)
 		switch {
 		case err == nil && job != nil:
-			w.process(ctx, *job, 1, handle)
+			w.process(ctx, *job, 1, handle, "")
 		case err != nil && !errors.Is(err, redis.Nil):
 			w.failedRead(ctx, err)
 		}
@@ -229,8 +236,7 @@ func (w *Worker) takeOverAbandonedJobs(ctx context.Context, handle Handler) {
 			if err != nil {
 				continue // another worker took it first, or finished it meanwhile
 			}
-			w.Logger.Warn("took over an abandoned job", "job", p.ID, "from", p.Consumer)
-			w.process(ctx, *claimed, p.RetryCount+1, handle)
+			w.process(ctx, *claimed, p.RetryCount+1, handle, p.Consumer)
 		}
 	}
 }
@@ -266,7 +272,8 @@ func (w *Worker) gone(ctx context.Context, id string) bool {
 // left pending is delivered again after ClaimIdle. The order matters: the answer
 // is written first, and only then is the job acknowledged; a job whose
 // answer cannot be written stays pending and is delivered again.
-func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handle Handler) {
+// takenFrom names the worker it was taken over from, "" for a new job.
+func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handle Handler, takenFrom string) {
 	m := job.XMessage
 	// A job in hand is finished even when the worker is asked to stop.
 	ctx = context.WithoutCancel(ctx)
@@ -276,42 +283,55 @@ func (w *Worker) process(ctx context.Context, job entry, deliveries int64, handl
 	defer w.keepInHand(ctx, m.ID)()
 
 	msg, deadline, err := decode(m)
+	if err == nil && job.size <= maxEntry && w.Trace != nil {
+		var end func(error)
+		ctx, end = w.Trace(ctx, msg)
+		defer func() { end(err) }() // the job's outcome, as the branches below set it
+	}
+	if takenFrom != "" {
+		logger.WarnContext(ctx, "took over an abandoned job", "from", takenFrom)
+	}
+	start := time.Now()
 	switch {
 	case job.size > maxEntry:
 		w.giveUp(ctx, logger, m, deliveries, fmt.Sprintf("%v: an entry of %d bytes, at most %d", ErrTooLarge, job.size, maxEntry))
 	case err != nil:
 		w.giveUp(ctx, logger, m, deliveries, fmt.Sprintf("%v: %v", ErrMalformed, err))
 	case deliveries > w.MaxDeliveries:
-		w.giveUp(ctx, logger, m, deliveries,
-			fmt.Sprintf("delivered %d times without an answer", deliveries-1))
+		err = fmt.Errorf("delivered %d times without an answer", deliveries-1)
+		w.giveUp(ctx, logger, m, deliveries, err.Error())
 	case time.Now().After(deadline):
-		logger.Warn("dropped a job whose client stopped waiting", "late", time.Since(deadline).Round(time.Millisecond))
+		logger.WarnContext(ctx, "dropped a job whose client stopped waiting", "late", time.Since(deadline).Round(time.Millisecond))
 		w.ack(ctx, logger, m.ID)
 	default:
-		w.handle(ctx, logger, m, deliveries, msg, handle)
+		err = w.handle(ctx, logger, m, deliveries, msg, handle)
+		// One line per job, as the services log one per request.
+		logger.InfoContext(ctx, "job", "failed", err != nil, "duration", time.Since(start))
 	}
 }
 
-func (w *Worker) handle(ctx context.Context, logger *slog.Logger, m redis.XMessage, deliveries int64, msg Message, handle Handler) {
+// handle does the job and answers it; it returns the job's error.
+func (w *Worker) handle(ctx context.Context, logger *slog.Logger, m redis.XMessage, deliveries int64, msg Message, handle Handler) error {
 	body, err, panicked := handleSafely(ctx, handle, msg)
 	if panicked {
 		w.giveUp(ctx, logger, m, deliveries, err.Error())
-		return
+		return err
 	}
 	if errors.Is(err, ErrMalformed) { // the handler cannot read the job either
 		w.giveUp(ctx, logger, m, deliveries, err.Error())
-		return
+		return err
 	}
 	a := answer{Body: body}
 	if err != nil {
-		logger.Warn("the job failed; its client is told why", "error", err)
+		logger.WarnContext(ctx, "the job failed; its client is told why", "error", err)
 		a = answer{Error: err.Error()}
 	}
 	if err := w.Queue.sendAnswer(ctx, m.ID, a); err != nil {
-		logger.Error("cannot write the answer; the job stays pending and will be delivered again", "error", err)
-		return
+		logger.ErrorContext(ctx, "cannot write the answer; the job stays pending and will be delivered again", "error", err)
+		return err
 	}
 	w.ack(ctx, logger, m.ID)
+	return err
 }
 
 // ack acknowledges a job and deletes it from the stream: done with.
@@ -322,7 +342,7 @@ func (w *Worker) ack(ctx context.Context, logger *slog.Logger, id string) {
 		return nil
 	})
 	if err != nil {
-		logger.Error("cannot acknowledge the job; it will be delivered again", "error", err)
+		logger.ErrorContext(ctx, "cannot acknowledge the job; it will be delivered again", "error", err)
 	}
 }
 
@@ -330,9 +350,9 @@ func (w *Worker) ack(ctx context.Context, logger *slog.Logger, id string) {
 // dead-letter stream with the reason and its delivery count. If either
 // cannot be written, the job stays pending.
 func (w *Worker) giveUp(ctx context.Context, logger *slog.Logger, m redis.XMessage, deliveries int64, reason string) {
-	logger.Error("job moved to the dead-letter stream", "stream", w.Queue.DeadLetters, "reason", reason)
+	logger.ErrorContext(ctx, "job moved to the dead-letter stream", "stream", w.Queue.DeadLetters, "reason", reason)
 	if err := w.Queue.sendAnswer(ctx, m.ID, answer{Error: "the job failed: " + reason}); err != nil {
-		logger.Error("cannot write the answer; the job stays pending", "error", err)
+		logger.ErrorContext(ctx, "cannot write the answer; the job stays pending", "error", err)
 		return
 	}
 	// What the job held, each value cut to its first deadLetterValue
@@ -352,7 +372,7 @@ func (w *Worker) giveUp(ctx context.Context, logger *slog.Logger, m redis.XMessa
 		return nil
 	})
 	if err != nil {
-		logger.Error("cannot move the job to the dead-letter stream; it stays pending", "error", err)
+		logger.ErrorContext(ctx, "cannot move the job to the dead-letter stream; it stays pending", "error", err)
 	}
 }
 

@@ -49,14 +49,15 @@ func TestMalformedTraceHeader(t *testing.T) {
 }
 
 // TestOversizedBaggage: baggage (uberctx-* headers) travels with every
-// call and every job of a request, so the gateway keeps at most 8 items
+// call and every job of a request, so step 8's gateway (the first that
+// takes a client's baggage) keeps at most 8 items
 // of at most 256 bytes each; the rest is dropped, and the request's span
 // logs how many. The request itself succeeds. Headers over 16 KiB in all
 // are refused by Go's server: 431, in plain text (net/http answers before
 // any handler runs).
 func TestOversizedBaggage(t *testing.T) {
 	t.Parallel()
-	s := start(t, 7, stepsuite.Options{})
+	s := start(t, 8, stepsuite.Options{})
 	many := http.Header{}
 	for i := range 100 {
 		many.Set(fmt.Sprintf("Uberctx-Item%03d", i), "value")

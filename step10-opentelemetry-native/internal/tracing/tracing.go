@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -134,6 +136,29 @@ func traceRequest(next http.HandlerFunc, edge bool) http.HandlerFunc {
 func Failed(span trace.Span, err error) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
+}
+
+// LogRequests logs one line per request: method, path, status, duration,
+// and the link to the request's trace in the Jaeger UI. It goes inside
+// otelhttp's handler: the line is logged with the request's context, which
+// holds its span, so the line carries the span's trace_id and span_id
+// (LogHandler), and the link is the span's trace.
+func LogRequests(logger *slog.Logger, jaegerUI string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		recorder := &web.StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
+		next.ServeHTTP(recorder, r)
+		if r.URL.Path == "/healthz" && recorder.Status == http.StatusOK {
+			return // docker compose asks every few seconds: no news
+		}
+		attrs := []any{"method", r.Method, "path", r.URL.Path[:min(len(r.URL.Path), 200)],
+			"status", recorder.Status, "duration", time.Since(start)}
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsSampled() {
+			attrs = append(attrs, "trace", jaegerUI+"/trace/"+sc.TraceID().String())
+		}
+		logger.InfoContext(r.Context(), "request", attrs...)
+	})
 }
 
 // LogHandler adds the trace_id and span_id of the context's span to every

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/opentracing/opentracing-go"
 	"github.com/uber/jaeger-client-go"
 )
 
@@ -74,5 +75,24 @@ func TestNoLinkToATraceNotRecorded(t *testing.T) {
 	}
 	if got := serve(TraceRequest, "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e:5ca1ab1e5ca1ab1e:0:1"); got != "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e" {
 		t.Errorf("behind the edge, the caller's trace: X-Trace-Id %q, want the caller's", got)
+	}
+}
+
+// TestEdgeTakesNoBaggage: the caller's baggage (uberctx-* headers) is
+// part of its untrusted context: the edge's span carries none of it on.
+func TestEdgeTakesNoBaggage(t *testing.T) {
+	recordingTracer(t, jaeger.NewConstSampler(true))
+	req := httptest.NewRequest(http.MethodGet, "/git/golang/go", nil)
+	req.Header.Set("Uber-Trace-Id", "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e:5ca1ab1e5ca1ab1e:0:1")
+	req.Header.Set("Uberctx-User", "admin")
+	var items []string
+	TraceEdgeRequest(func(w http.ResponseWriter, r *http.Request) {
+		opentracing.SpanFromContext(r.Context()).Context().ForeachBaggageItem(func(k, v string) bool {
+			items = append(items, k+"="+v)
+			return true
+		})
+	})(httptest.NewRecorder(), req)
+	if len(items) > 0 {
+		t.Errorf("the edge's span carries the caller's baggage %q, want none", items)
 	}
 }

@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -26,8 +25,7 @@ func useTracer(tb testing.TB, sampler jaeger.Sampler, reporter jaeger.Reporter) 
 // FuzzTraceRequest: whatever trace headers a client sends, TraceRequest
 // does not panic, the request gets a span and its trace ID, the span
 // continues the client's trace only if the client's uber-trace-id is a
-// valid one (a malformed one starts a new trace), and the baggage that
-// travels on stays within its bounds.
+// valid one (a malformed one starts a new trace).
 func FuzzTraceRequest(f *testing.F) {
 	f.Add("4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1", "Uberctx-User", "ada", "k=v")
 	f.Add("garbage", "uberctx-", "", "")
@@ -40,9 +38,6 @@ func FuzzTraceRequest(f *testing.F) {
 		req.Header["Uber-Trace-Id"] = []string{traceHeader}
 		req.Header[name] = []string{value}
 		req.Header["Jaeger-Baggage"] = []string{debugBaggage}
-		for i := range 2 * maxBaggageItems {
-			req.Header.Set(fmt.Sprintf("Uberctx-Item%d", i), value)
-		}
 		var got jaeger.SpanContext
 		TraceRequest(func(w http.ResponseWriter, r *http.Request) {
 			got = opentracing.SpanFromContext(r.Context()).Context().(jaeger.SpanContext)
@@ -60,17 +55,6 @@ func FuzzTraceRequest(f *testing.F) {
 		} else if got.TraceID() != client.TraceID() || got.ParentID() != client.SpanID() {
 			t.Errorf("uber-trace-id %q: span in trace %v under %v, want trace %v under %v",
 				traceHeader, got.TraceID(), got.ParentID(), client.TraceID(), client.SpanID())
-		}
-		items := 0
-		got.ForeachBaggageItem(func(k, v string) bool {
-			items++
-			if len(k)+len(v) > maxBaggageItemSize {
-				t.Errorf("baggage item %.40q of %d bytes went on", k, len(k)+len(v))
-			}
-			return true
-		})
-		if items > maxBaggageItems {
-			t.Errorf("%d baggage items went on, at most %d may", items, maxBaggageItems)
 		}
 	})
 }

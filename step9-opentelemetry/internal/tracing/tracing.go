@@ -12,12 +12,13 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 	"github.com/tracing-tutorial/tutorial/internal/steplib/reporting"
-	"github.com/tracing-tutorial/tutorial/step9-opentelemetry/internal/web"
+	"github.com/tracing-tutorial/tutorial/internal/steplib/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"
@@ -181,4 +182,62 @@ func boundBaggage(header http.Header) (http.Header, int) {
 		bounded.Set("Baggage", strings.Join(kept, ","))
 	}
 	return bounded, dropped
+}
+
+// LogRequests logs one line per request: method, path, status, duration,
+// and the link to its trace in the Jaeger UI. It goes inside TraceRequest:
+// the line is logged with the request's context, which holds its span, so
+// the line carries the span's trace_id and span_id (LogHandler).
+func LogRequests(logger *slog.Logger, jaegerUI string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		recorder := &web.StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
+		next(recorder, r)
+		attrs := []any{"method", r.Method, "path", r.URL.Path[:min(len(r.URL.Path), 200)],
+			"status", recorder.Status, "duration", time.Since(start)}
+		// A link to a trace that is not recorded (not sampled) leads nowhere.
+		if sc, ok := spanContext(r.Context()); ok && sc.IsSampled() {
+			attrs = append(attrs, "trace", jaegerUI+"/trace/"+sc.TraceID().String())
+		}
+		logger.InfoContext(r.Context(), "request", attrs...)
+	}
+}
+
+// LogHandler adds the trace_id and span_id of the context's span to every
+// line logged with a context (logger.InfoContext(ctx, …)): a log line leads
+// to its trace, and a trace to its log lines (grep trace_id=…).
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc, ok := spanContext(ctx); ok {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
+
+// spanContext is the span context of the span in ctx, if any: the
+// bridge's, which holds OpenTelemetry's.
+func spanContext(ctx context.Context) (otelSpanContext, bool) {
+	span := opentracing.SpanFromContext(ctx)
+	if span == nil {
+		return nil, false
+	}
+	sc, ok := span.Context().(otelSpanContext)
+	return sc, ok && sc.IsValid()
+}
+
+// otelSpanContext is what the bridge's span contexts tell of themselves.
+type otelSpanContext interface {
+	TraceID() trace.TraceID
+	SpanID() trace.SpanID
+	IsSampled() bool
+	IsValid() bool
 }
