@@ -208,6 +208,7 @@ type jaegerAt struct {
 	QueryURL          string // the UI and the query API
 	CollectorEndpoint string // jaeger.thrift over HTTP (the all-in-one only)
 	OTLPEndpoint      string // OTLP over HTTP
+	SamplingURL       string // the collector's sampling strategies (step 12 on)
 }
 
 // Client returns a client of the query API.
@@ -317,7 +318,7 @@ func (r *runner) startJaegerRoles(ctx context.Context, binary string) error {
 	if err != nil {
 		return err
 	}
-	r.jaeger = &jaegerAt{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint}
+	r.jaeger = &jaegerAt{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint, SamplingURL: roles.SamplingURL}
 	where := map[string]string{"storage": roles.StorageAddr, "collector": roles.OTLPEndpoint, "query": roles.QueryURL}
 	for i, role := range []*jaeger.Role{roles.Storage, roles.Collector, roles.Query} {
 		running := func() *instance {
@@ -606,14 +607,12 @@ func (r *runner) address(name string) string {
 			return "unused" // env replaces GITHUB_API_URL
 		}
 		return hostPort(r.cfg.GitHubPort)
-	case topology.JaegerCollector, topology.JaegerOTLP:
+	case topology.JaegerCollector, topology.JaegerOTLP, topology.JaegerSampling:
 		if r.jaeger == nil {
 			return ""
 		}
-		endpoint := r.jaeger.CollectorEndpoint
-		if name == topology.JaegerOTLP {
-			endpoint = r.jaeger.OTLPEndpoint
-		}
+		endpoint := map[string]string{topology.JaegerCollector: r.jaeger.CollectorEndpoint,
+			topology.JaegerOTLP: r.jaeger.OTLPEndpoint, topology.JaegerSampling: r.jaeger.SamplingURL}[name]
 		u, err := url.Parse(endpoint)
 		if err != nil {
 			return ""

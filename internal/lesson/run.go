@@ -107,6 +107,10 @@ func Start(t testing.TB, n int, dir string, opts Options) (*Stack, []string) {
 		s.Jaeger = e2e.Jaeger(t)
 		addresses[topology.JaegerCollector] = hostOf(t, s.Jaeger.CollectorEndpoint)
 		addresses[topology.JaegerOTLP] = hostOf(t, s.Jaeger.OTLPEndpoint)
+		// The all-in-one serves no sampling strategies (step 12's remote
+		// sampler): nothing listens there, and the SDK keeps its initial
+		// rate, every trace.
+		addresses[topology.JaegerSampling] = "127.0.0.1:1"
 		s.JaegerUI = s.Jaeger.QueryURL
 	}
 	if step.NeedsRedis() {
