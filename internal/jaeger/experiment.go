@@ -109,6 +109,8 @@ type Counts struct {
 	// Partial is how many traces found lack a service: none, if
 	// sampling keeps traces whole.
 	Partial int
+	// Spans is how many spans the traces found hold.
+	Spans int
 }
 
 // String is the counts in a line: "failed 10/10, slow 10/10, normal 9/100".
@@ -151,6 +153,7 @@ func CountTraced(ctx context.Context, client *Client, sent []Sent, within time.D
 	// have come after its first.
 	for _, i := range found {
 		trace, err := client.Trace(ctx, sent[i].TraceID)
+		c.Spans += len(trace.Spans)
 		have := map[string]bool{}
 		for _, span := range trace.Spans {
 			have[trace.ServiceName(span)] = true

@@ -83,7 +83,7 @@ func experiment(t *testing.T, configDir string, env map[string]string) jaeger.Co
 	// The tail sampler's decision_wait, the collector's batch, the
 	// programs' batch (100 ms), storage's write: well within 15 s.
 	counts := jaeger.CountTraced(t.Context(), roles.Client(), sent, 15*time.Second, "gateway", "contributors")
-	t.Logf("%s: traced %s; %d partial", t.Name(), counts, counts.Partial)
+	t.Logf("%s: traced %s; %d partial; %d spans stored", t.Name(), counts, counts.Partial, counts.Spans)
 	if counts.Partial > 0 {
 		t.Errorf("%d traces lack the gateway's or the contributors service's spans: sampling must keep a trace whole", counts.Partial)
 	}
