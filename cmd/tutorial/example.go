@@ -85,6 +85,10 @@ func (r *runner) showTrace(ctx context.Context, traceID string) {
 	defer cancel()
 	trace, err := r.jaeger.Client().WaitForTrace(ctx, traceID, complete(services))
 	if ctx.Err() != nil && len(trace.Spans) == 0 {
+		if r.cfg.Step.Number >= 12 {
+			r.console.Printf("Its trace is not in Jaeger after %s: the collector's tail sampler keeps about one ordinary trace in ten, and every failed or slow one (step 12's README).\n", traceTimeout)
+			return
+		}
 		r.console.Printf("Its trace did not reach Jaeger within %s: %v\n", traceTimeout, err)
 		return
 	}
@@ -167,6 +171,9 @@ func (r *runner) hints() string {
 	}
 	b.WriteString(r.propagation())
 	b.WriteString(baggage(step, gateway))
+	if step.NeedsJaeger() {
+		b.WriteString(sampling(step, gateway, r.jaeger.QueryURL))
+	}
 	b.WriteString(r.breakIt())
 	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
@@ -221,6 +228,26 @@ func baggage(step topology.Step, gateway string) string {
 	}
 	return "Who asks travels as baggage to the cleaner (its log says requested_by=alice, and so does its span):\n" +
 		"  curl -si -H 'X-Requested-By: alice' " + gateway + "/git/golang/go | grep -i x-trace-id\n"
+}
+
+// sampling is the experiment of step 12: ordinary requests and failed
+// ones, and which of them the collector's tail sampler kept (query's API
+// answers 200 for a trace it has, 404 for one it has not); then head
+// sampling, changed while everything runs.
+func sampling(step topology.Step, gateway, queryURL string) string {
+	if step.Number < 12 {
+		return ""
+	}
+	var repos []string
+	for i := range 10 {
+		repos = append(repos, fmt.Sprintf("golang/go%d", i+1))
+	}
+	repos = append(repos, "broken/x1", "broken/x2", "broken/x3")
+	return "Sampling: 10 requests and 3 failed ones; the tail sampler keeps (200) every failed and every slow one (over 1 s: the gateway logs each one's duration), drops (404) most of the rest:\n" +
+		"  ids=$(for repo in " + strings.Join(repos, " ") + "; do curl -si " + gateway + `/git/$repo | tr -d '\r' | sed -n "s|^X-Trace-Id: |$repo |p"; done); sleep 7; ` +
+		`echo "$ids" | while read repo id; do echo "$repo $(curl -s -o /dev/null -w '%{http_code}' ` + queryURL + `/api/traces/$id)"; done` + "\n" +
+		"Head sampling: set the gateway's param to 0.1 in " + step.JaegerRoles + "/strategies.json; within 5 s nine requests in ten get no X-Trace-Id.\n" +
+		"Head against tail, measured: go test ./internal/jaeger -run TestSamplingExperiment -v\n"
 }
 
 // pairRepo is the quick request of the slow pair, as the step's README

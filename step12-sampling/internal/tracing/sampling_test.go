@@ -3,8 +3,11 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,4 +89,22 @@ func TestRemoteSamplingFollowsTheServer(t *testing.T) {
 	waitFor("the server says 0, and the SDK still samples", func() bool { return sampledOf(100) == 0 })
 	probability.Store("1")
 	waitFor("the server says 1, and the SDK does not sample every trace", func() bool { return sampledOf(100) == 100 })
+}
+
+// TestRemoteSamplerNotAnError: the SDK reads OTEL_TRACES_SAMPLER too, and
+// does not know parentbased_jaeger_remote; the program's log does not
+// call it an error.
+func TestRemoteSamplerNotAnError(t *testing.T) {
+	// Before Init sets its handler, the SDK's errors go to the standard log.
+	var stdlog syncBuffer
+	log.SetOutput(&stdlog)
+	defer log.SetOutput(os.Stderr)
+	closer, out := initTo(t, "http://127.0.0.1:1", map[string]string{
+		"OTEL_TRACES_SAMPLER":     "parentbased_jaeger_remote",
+		"OTEL_TRACES_SAMPLER_ARG": "endpoint=http://127.0.0.1:1/sampling,pollingIntervalMs=60000,initialSamplingRate=1",
+	})
+	defer closer.Close()
+	if said := out.String() + stdlog.String(); strings.Contains(said, "unsupported sampler") {
+		t.Errorf("the log calls the remote sampler unsupported:\n%s", said)
+	}
 }

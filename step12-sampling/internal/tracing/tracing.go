@@ -75,6 +75,15 @@ func Init(ctx context.Context, service string, logger *slog.Logger) (io.Closer, 
 	// SDK reads OTEL_TRACES_SAMPLER itself; only Jaeger's remote sampler
 	// it does not know.
 	remote := remoteSampler(res)
+	// The SDK's troubles (Jaeger unreachable) in our log: the first at
+	// once, then one line every 10 s that counts the rest. The SDK reads
+	// OTEL_TRACES_SAMPLER too, and reports the remote sampler, which it
+	// does not know, as unsupported: remoteSampler took it, no trouble.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if remote == nil || err.Error() != "unsupported sampler: parentbased_jaeger_remote" {
+			report.Log.Error(err.Error())
+		}
+	}))
 	if remote != nil {
 		options = append(options, sdktrace.WithSampler(sdktrace.ParentBased(remote)))
 	}
@@ -84,9 +93,6 @@ func Init(ctx context.Context, service string, logger *slog.Logger) (io.Closer, 
 	// which does nothing until it is set: W3C traceparent for the trace
 	// context, and W3C baggage for the baggage.
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	// The SDK's troubles (Jaeger unreachable) in our log: the first at
-	// once, then one line every 10 s that counts the rest.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { report.Log.Error(err.Error()) }))
 
 	// Shutdown flushes the spans still queued, for 2 s at most however
 	// Jaeger is; the spans it gives up are counted in the log.
