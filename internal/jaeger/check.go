@@ -22,17 +22,9 @@ import (
 // down are all there once it is back. It returns the promises broken, in
 // a learner's words; err is for what kept the check from running.
 func CheckRoles(ctx context.Context, binary, dir string) (problems []string, err error) {
-	for _, role := range []string{"storage", "collector", "query"} {
-		if _, err := os.Stat(filepath.Join(dir, role+".yaml")); err != nil {
-			problems = append(problems, fmt.Sprintf("no %s.yaml in %s: each role is a process with a config of its own", role, dir))
-		}
-	}
+	roles, problems := startChecked(ctx, binary, dir)
 	if problems != nil {
 		return problems, nil
-	}
-	roles, err := StartRoles(ctx, binary, RolesOptions{ConfigDir: dir})
-	if err != nil {
-		return []string{fmt.Sprintf("the roles do not start: %v", err)}, nil
 	}
 	defer roles.Stop()
 	const within = 15 * time.Second
@@ -69,6 +61,25 @@ func CheckRoles(ctx context.Context, binary, dir string) (problems []string, err
 			missing, len(kept)+len(during)))
 	}
 	return problems, nil
+}
+
+// startChecked starts the roles from the configs in dir for a check, or
+// returns what keeps them from starting, in a learner's words.
+func startChecked(ctx context.Context, binary, dir string) (*Roles, []string) {
+	var problems []string
+	for _, role := range []string{"storage", "collector", "query"} {
+		if _, err := os.Stat(filepath.Join(dir, role+".yaml")); err != nil {
+			problems = append(problems, fmt.Sprintf("no %s.yaml in %s: each role is a process with a config of its own", role, dir))
+		}
+	}
+	if problems != nil {
+		return nil, problems
+	}
+	roles, err := StartRoles(ctx, binary, RolesOptions{ConfigDir: dir})
+	if err != nil {
+		return nil, []string{fmt.Sprintf("the roles do not start: %v", err)}
+	}
+	return roles, nil
 }
 
 // waitForAll waits up to within for query to return every trace of ids,

@@ -3,8 +3,6 @@ package jaeger
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -24,17 +22,9 @@ const (
 // promises broken, in a learner's words; err is for what kept the check
 // from running.
 func CheckSampling(ctx context.Context, binary, dir string) (problems []string, err error) {
-	for _, file := range []string{"storage.yaml", "collector.yaml", "query.yaml"} {
-		if _, err := os.Stat(filepath.Join(dir, file)); err != nil {
-			problems = append(problems, fmt.Sprintf("no %s in %s: step 12 runs step 11's roles, each a process with a config of its own", file, dir))
-		}
-	}
+	roles, problems := startChecked(ctx, binary, dir)
 	if problems != nil {
 		return problems, nil
-	}
-	roles, err := StartRoles(ctx, binary, RolesOptions{ConfigDir: dir})
-	if err != nil {
-		return []string{fmt.Sprintf("the roles do not start: %v", err)}, nil
 	}
 	defer roles.Stop()
 	client := roles.Client()
