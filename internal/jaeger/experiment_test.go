@@ -9,6 +9,7 @@ package jaeger_test
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -42,9 +43,10 @@ const slowDelay = 1500 * time.Millisecond
 const decisionWait = "2s"
 
 // experiment runs step 12's programs against Jaeger's roles from
-// configDir, with the programs' environment env, sends the load, and
-// counts the slow and failed requests' traces in Jaeger.
-func experiment(t *testing.T, configDir string, env map[string]string) jaeger.Counts {
+// configDir, with the programs' environment env, calls change (if any)
+// once they run, sends the load, and counts the slow and failed requests'
+// traces in Jaeger.
+func experiment(t *testing.T, configDir string, env map[string]string, change func(gateway string)) jaeger.Counts {
 	t.Helper()
 	binary, err := jaeger.ForChecks(t.Context(), os.Stderr)
 	if err != nil {
@@ -71,6 +73,9 @@ func experiment(t *testing.T, configDir string, env map[string]string) jaeger.Co
 	if problems != nil {
 		t.Fatal(problems)
 	}
+	if change != nil {
+		change(stack.URL)
+	}
 	sent, err := jaeger.SendLoad(t.Context(), stack.URL, load, 12)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,7 @@ func experiment(t *testing.T, configDir string, env map[string]string) jaeger.Co
 	if counts.Partial > 0 {
 		t.Errorf("%d traces lack the gateway's or the contributors service's spans: sampling must keep a trace whole", counts.Partial)
 	}
-	if env["OTEL_TRACES_SAMPLER"] != "parentbased_traceidratio" { // every failed request is kept
+	if env["OTEL_TRACES_SAMPLER"] != "parentbased_traceidratio" && change == nil { // every failed request is kept
 		var delays []time.Duration
 		for range 5 {
 			d, err := jaeger.TraceDelay(t.Context(), stack.URL, roles.Client(), 30*time.Second)
@@ -115,14 +120,14 @@ func TestSamplingExperiment(t *testing.T) {
 	t.Run("head 10%", func(t *testing.T) {
 		c := experiment(t, step11Config, map[string]string{
 			"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1",
-		})
+		}, nil)
 		// At 10%, 20 requests: more than 10 traced has odds under 1 in 100,000.
 		if kept := c.Traced[jaeger.Slow] + c.Traced[jaeger.Failed]; kept*2 > interesting {
 			t.Errorf("head sampling at 10%% kept %d of the %d slow and failed requests' traces, want most missed", kept, interesting)
 		}
 	})
 	t.Run("tail", func(t *testing.T) {
-		c := experiment(t, step12Config, map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_jaeger_remote"})
+		c := experiment(t, step12Config, map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_jaeger_remote"}, nil)
 		if c.Traced[jaeger.Slow] != load.Slow || c.Traced[jaeger.Failed] != load.Failed {
 			t.Errorf("tail sampling kept %s: want every slow and every failed request's trace", c)
 		}
@@ -131,8 +136,44 @@ func TestSamplingExperiment(t *testing.T) {
 			t.Errorf("tail sampling kept %d of the %d normal requests' traces, want about a tenth", c.Traced[jaeger.Normal], load.Normal)
 		}
 	})
+	t.Run("remote head 10%, changed while running", func(t *testing.T) {
+		// strategies.json says 1 as the programs start, then 0.1 for the
+		// gateway: the collector reads the file again, the programs ask
+		// again (every 5 s), nothing restarts.
+		dir := t.TempDir()
+		for _, name := range []string{"storage.yaml", "collector.yaml", "query.yaml", "strategies.json"} {
+			data, err := os.ReadFile(filepath.Join(step12Config, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := experiment(t, dir, map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_jaeger_remote"}, func(gateway string) {
+			// Before the change: every request sampled.
+			before, err := jaeger.SendLoad(t.Context(), gateway, jaeger.Load{Normal: 10, Concurrency: 2}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range before {
+				if s.TraceID == "" {
+					t.Fatalf("strategies.json says 1, and %s was not sampled", s.Path)
+				}
+			}
+			strategies := `{"default_strategy": {"type": "probabilistic", "param": 1},
+			  "service_strategies": [{"service": "gateway", "type": "probabilistic", "param": 0.1}]}`
+			if err := os.WriteFile(filepath.Join(dir, "strategies.json"), []byte(strategies), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(8 * time.Second) // the collector's reload (1 s), the programs' poll (5 s)
+		})
+		if kept := c.Traced[jaeger.Slow] + c.Traced[jaeger.Failed]; kept*2 > interesting {
+			t.Errorf("with the gateway's strategy at 0.1, %d of the %d slow and failed requests were traced, want most not sampled at the head", kept, interesting)
+		}
+	})
 	t.Run("everything", func(t *testing.T) {
-		c := experiment(t, step11Config, map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_always_on"})
+		c := experiment(t, step11Config, map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_always_on"}, nil)
 		if c.Traced[jaeger.Slow] != load.Slow || c.Traced[jaeger.Failed] != load.Failed || c.Traced[jaeger.Normal] != load.Normal {
 			t.Errorf("everything sampled kept %s, want every trace", c)
 		}
