@@ -1,8 +1,9 @@
 package main
 
 // The gateway's tests with a real Redis (e2e.Main starts what they need).
-// Step 11's programs are step 10's: its lesson, Jaeger run as its roles, is
-// tested end to end in internal/jaeger (TestRoles*).
+// Step 12's programs are step 11's with another sampler: its lesson,
+// sampling, is measured end to end in internal/jaeger
+// (TestSamplingExperiment).
 
 import (
 	"os"
