@@ -264,12 +264,12 @@ func checkRoles(w io.Writer, step topology.Step, configs, rel, dir string, start
 		fmt.Fprintf(w, "workshop: no Jaeger: %v\n", err)
 		return 1
 	}
-	check, doing := jaeger.CheckRoles, "writing traces, restarting storage, killing query"
-	if n >= 12 { // sampling: the roles' promises are step 11's
-		check, doing = jaeger.CheckSampling, "sending failed, slow and ordinary traces, reading back what the tail sampler kept"
+	doing := "writing traces, restarting storage, killing query"
+	if n >= 12 { // sampling
+		doing = "sending failed, slow and ordinary traces, reading back what the tail sampler kept"
 	}
 	fmt.Fprintf(w, "Starting storage, the collector and query; %s…\n", doing)
-	problems, err := check(context.Background(), binary, configs)
+	problems, err := jaeger.CheckStep(context.Background(), binary, n, configs)
 	if err != nil {
 		fmt.Fprintln(w, "workshop:", err)
 		return 1

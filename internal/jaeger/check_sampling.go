@@ -65,3 +65,12 @@ func CheckSampling(ctx context.Context, binary, dir string) (problems []string, 
 	}
 	return problems, nil
 }
+
+// CheckStep holds the role configs in dir to step n's promise: step 11's
+// (CheckRoles) or, from step 12, sampling's (CheckSampling).
+func CheckStep(ctx context.Context, binary string, n int, dir string) (problems []string, err error) {
+	if n >= 12 {
+		return CheckSampling(ctx, binary, dir)
+	}
+	return CheckRoles(ctx, binary, dir)
+}
