@@ -20,3 +20,19 @@ func TestBaggageHint(t *testing.T) {
 		}
 	}
 }
+
+// Step 12 offers the sampling experiment, as a command to copy; the steps
+// before sample nothing.
+func TestSamplingHint(t *testing.T) {
+	for _, step := range topology.Steps() {
+		hint := sampling(step, "http://127.0.0.1:8000", "http://127.0.0.1:16686")
+		switch {
+		case step.Number >= 12 && (!strings.Contains(hint, "curl -si http://127.0.0.1:8000/git/$repo") ||
+			!strings.Contains(hint, "broken/x1") || !strings.Contains(hint, "http://127.0.0.1:16686/api/traces/$id") ||
+			!strings.Contains(hint, step.JaegerRoles+"/strategies.json")):
+			t.Errorf("step %d: hint %q, want the sampling experiment", step.Number, hint)
+		case step.Number < 12 && hint != "":
+			t.Errorf("step %d: hint %q, want none", step.Number, hint)
+		}
+	}
+}

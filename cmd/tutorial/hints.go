@@ -45,6 +45,9 @@ func (r *runner) hints() string {
 	}
 	b.WriteString(r.propagation())
 	b.WriteString(baggage(step, gateway))
+	if step.NeedsJaeger() {
+		b.WriteString(sampling(step, gateway, r.jaeger.QueryURL))
+	}
 	b.WriteString(r.breakIt())
 	b.WriteString(jaegerStatus(step))
 	if step.Number < len(topology.Steps()) {
@@ -120,4 +123,24 @@ func (r *runner) breakIt() string {
 	return "Break it yourself, from another terminal, and watch " + watch + ":\n" +
 		"  go run ./cmd/tutorial kill " + example + "     or stop, pause, resume, restart; the parts: " + strings.Join(r.partNames(), ", ") + "\n" +
 		"  go run ./cmd/tutorial restart " + example + "  same port, same environment\n"
+}
+
+// sampling is the experiment of step 12: ordinary requests and failed
+// ones, and which of them the collector's tail sampler kept (query's API
+// answers 200 for a trace it has, 404 for one it has not); then head
+// sampling, changed while everything runs.
+func sampling(step topology.Step, gateway, queryURL string) string {
+	if step.Number < 12 {
+		return ""
+	}
+	var repos []string
+	for i := range 10 {
+		repos = append(repos, fmt.Sprintf("golang/go%d", i+1))
+	}
+	repos = append(repos, "broken/x1", "broken/x2", "broken/x3")
+	return "Sampling: 10 requests and 3 failed ones; the tail sampler keeps (200) every failed and every slow one (over 1 s: the gateway logs each one's duration), drops (404) most of the rest:\n" +
+		"  ids=$(for repo in " + strings.Join(repos, " ") + "; do curl -si " + gateway + `/git/$repo | tr -d '\r' | sed -n "s|^X-Trace-Id: |$repo |p"; done); sleep 7; ` +
+		`echo "$ids" | while read repo id; do echo "$repo $(curl -s -o /dev/null -w '%{http_code}' ` + queryURL + `/api/traces/$id)"; done` + "\n" +
+		"Head sampling: set the gateway's param to 0.1 in " + step.JaegerRoles + "/strategies.json; within 5 s nine requests in ten get no X-Trace-Id.\n" +
+		"Head against tail, measured: go test ./internal/infra/jaeger -run TestSamplingExperiment -v\n"
 }

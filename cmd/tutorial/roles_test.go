@@ -84,3 +84,56 @@ func TestStep11RunsJaegersRoles(t *testing.T) {
 		t.Errorf("exit status %d after Ctrl-C, want 0", code)
 	}
 }
+
+// TestStep12SamplesAtTheTail runs step 12: the runner says why the
+// example's trace may be missing, offers the sampling experiment, and the
+// collector's tail sampler keeps every failed request's trace, which the
+// programs' remote sampler sent (strategies.json says 1: every trace).
+func TestStep12SamplesAtTheTail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Jaeger's three roles, Redis and three programs")
+	}
+	needProc(t)
+	if _, err := jaeger.Binary(t.Context(), os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	port := freePorts(t, 3)
+	gateway := "http://127.0.0.1:" + strconv.Itoa(port)
+	jaegerPort := e2e.FreePort(t)
+	run := startTutorial(t, "run", "-port", strconv.Itoa(port), "-jaeger-port", strconv.Itoa(jaegerPort),
+		"-collector-port", "0", "-agent-port", "0", "-redis-port", strconv.Itoa(e2e.FreePort(t)),
+		"-github-port", strconv.Itoa(e2e.FreePort(t)), "-color", "never", "12")
+	run.waitFor(t, "Ctrl-C stops everything.", 3*time.Minute)
+	out := run.output()
+	if !strings.Contains(out, "Sampling: 10 requests and 3 failed ones") || !strings.Contains(out, "step12-sampling/jaeger/strategies.json") {
+		t.Errorf("the runner does not offer the sampling experiment:\n%s", out)
+	}
+	if strings.Contains(out, "unsupported sampler") {
+		t.Errorf("a program calls its remote sampler unsupported:\n%s", out)
+	}
+
+	client := &jaeger.Client{QueryURL: "http://127.0.0.1:" + strconv.Itoa(jaegerPort)}
+	for i := range 3 {
+		resp, err := http.Get(gateway + "/git/broken/run" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("X-Trace-Id")
+		if resp.StatusCode != http.StatusBadGateway || id == "" {
+			t.Fatalf("a failed request: %d, X-Trace-Id %q; want 502 and a trace sampled at the head", resp.StatusCode, id)
+		}
+		// decision_wait (5 s), then the collector's batch.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		_, err = client.WaitForTrace(ctx, id, func(jaeger.Trace) bool { return true })
+		cancel()
+		if err != nil {
+			t.Errorf("the failed request's trace %s: %v; the tail sampler keeps every failed trace", id, err)
+		}
+	}
+
+	run.Signal(syscall.SIGINT)
+	if code := run.wait(t); code != 0 {
+		t.Errorf("exit status %d after Ctrl-C, want 0", code)
+	}
+}

@@ -249,8 +249,12 @@ func checkRoles(w io.Writer, step topology.Step, configs, rel, dir string, start
 		fmt.Fprintf(w, "workshop: no Jaeger: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(w, "Starting storage, the collector and query; writing traces, restarting storage, killing query…\n")
-	problems, err := jaeger.CheckRoles(context.Background(), binary, configs)
+	doing := "writing traces, restarting storage, killing query"
+	if n >= 12 { // sampling
+		doing = "sending failed, slow and ordinary traces, reading back what the tail sampler kept"
+	}
+	fmt.Fprintf(w, "Starting storage, the collector and query; %s…\n", doing)
+	problems, err := jaeger.CheckStep(context.Background(), binary, n, configs)
 	if err != nil {
 		fmt.Fprintln(w, "workshop:", err)
 		return 1

@@ -174,3 +174,46 @@ func TestCheckStep11(t *testing.T) {
 	wantOutput(t, "make check of step 10 as step 11", out.String(),
 		"no storage.yaml", "no collector.yaml", "no query.yaml", "FAIL (", "make diff FROM=10 TO=11")
 }
+
+// TestCheckStep12 runs make check's command on step 12's own configs,
+// which pass, and on an unchanged copy of step 11, whose collector keeps
+// every trace: the check says to sample at the tail.
+func TestCheckStep12(t *testing.T) {
+	var out strings.Builder
+	if code := check(&out, "12", "../../step12-sampling"); code != 0 {
+		t.Errorf("step 12's own configs: exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of step 12", out.String(), "the tail sampler kept", "PASS (", "your configs keep step 12's promise")
+
+	// make exercise STEP=12: step 11's programs and its Jaeger configs,
+	// whose collector keeps every trace.
+	dir, root := testDir(t)
+	out.Reset()
+	if code := exercise(&out, "12", dir, false); code != 0 {
+		t.Fatalf("make exercise STEP=12: exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make exercise STEP=12", out.String(), "tail_sampling", filepath.Join(dir, "jaeger/collector.yaml"))
+	out.Reset()
+	if code := check(&out, "12", filepath.Join(root, dir)); code != 1 {
+		t.Errorf("a copy of step 11: exit %d, want 1:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of a copy of step 11 as step 12", out.String(),
+		"keeps 100 of 100 ordinary traces", "tail sampling keeps about a tenth", "FAIL (", "make diff FROM=11 TO=12")
+}
+
+// TestExerciseStep11: make exercise STEP=11 copies step 10, which has no
+// Jaeger configs: the check asks for each.
+func TestExerciseStep11(t *testing.T) {
+	dir, root := testDir(t)
+	var out strings.Builder
+	if code := exercise(&out, "11", dir, false); code != 0 {
+		t.Fatalf("make exercise STEP=11: exit %d:\n%s", code, out.String())
+	}
+	wantOutput(t, "make exercise STEP=11", out.String(), "remote_storage", filepath.Join(dir, "jaeger/storage.yaml"))
+	out.Reset()
+	if code := check(&out, "11", filepath.Join(root, dir)); code != 1 {
+		t.Errorf("a copy of step 10: exit %d, want 1:\n%s", code, out.String())
+	}
+	wantOutput(t, "make check of a copy of step 10 as step 11", out.String(),
+		"no storage.yaml", "no collector.yaml", "no query.yaml", "FAIL (", "make diff FROM=10 TO=11")
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 	"github.com/tracing-tutorial/tutorial/internal/infra/topology"
 )
@@ -77,6 +78,57 @@ func TestEveryLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
 					t.Errorf("no teaching message to expect for step %d: add it to previousStepIsTold", l.Step)
 				}
 			})
+		})
+	}
+}
+
+// What an unchanged copy of the step before must be told, for the steps
+// whose lesson is Jaeger's configs, checked on its processes.
+var previousConfigsAreTold = map[int][]string{
+	11: {"no storage.yaml", "no collector.yaml", "no query.yaml"},
+	12: {"keeps 100 of 100 ordinary traces"},
+}
+
+// TestEveryConfigLessonHoldsForItsStepAndNotTheStepBefore is make check's
+// promise for steps 11 on: each step's own Jaeger configs pass, and an
+// unchanged copy of the step before (make exercise's) fails, being told
+// what to do.
+func TestEveryConfigLessonHoldsForItsStepAndNotTheStepBefore(t *testing.T) {
+	root, err := paths.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary, err := jaeger.ForChecks(t.Context(), os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range topology.Steps() {
+		if step.JaegerRoles == "" {
+			continue
+		}
+		t.Run("step "+strconv.Itoa(step.Number), func(t *testing.T) {
+			problems, err := jaeger.CheckStep(t.Context(), binary, step.Number, filepath.Join(root, step.JaegerRoles))
+			if err != nil || len(problems) > 0 {
+				t.Errorf("step %d's own configs: %v %q", step.Number, err, problems)
+			}
+			e, err := lesson.FindExercise(strconv.Itoa(step.Number))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(root, testCopy(t, root, e), filepath.Base(step.JaegerRoles))
+			problems, err = jaeger.CheckStep(t.Context(), binary, step.Number, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(problems, "\n")
+			for _, want := range previousConfigsAreTold[step.Number] {
+				if !strings.Contains(all, want) {
+					t.Errorf("no problem says %q; the problems:\n%s", want, all)
+				}
+			}
+			if len(previousConfigsAreTold[step.Number]) == 0 {
+				t.Errorf("no teaching message to expect for step %d: add it to previousConfigsAreTold", step.Number)
+			}
 		})
 	}
 }

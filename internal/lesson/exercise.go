@@ -96,6 +96,23 @@ read step 6's README and run it (make run STEP=6) instead.`},
   attributes; the context crosses in the job's headers with otel.GetTextMapPropagator() and a
   propagation.MapCarrier. Child or link: which keeps the job in the request's trace, and does the baggage care?
 - Baggage from the context: baggage.FromContext, baggage.ContextWithBaggage.`},
+		{Name: "11", Title: "Jaeger's architecture: its roles, each a process", From: 10, Check: 11, Minutes: 20,
+			StartIn: []string{"jaeger/storage.yaml", "jaeger/collector.yaml", "jaeger/query.yaml"},
+			Task: `The programs do not change: write Jaeger's three role configs in jaeger/ (step 11's README).
+- storage.yaml: Badger on disk (directories from BADGER_DIR, ephemeral: false) behind the remote_storage
+  extension, which serves it over gRPC on STORAGE_GRPC_PORT.
+- collector.yaml: the otlp receiver, memory_limiter and batch, and jaeger_storage_exporter writing to a grpc
+  backend at STORAGE_ENDPOINT, with retry_on_failure and a queue (off by default: a restart loses batches).
+- query.yaml: jaeger_query reading the same grpc backend.
+Every port from the environment (${env:NAME:-default}); healthcheckv2 on each role's *_HEALTH_PORT.`},
+		{Name: "12", Title: "sampling: keep every failed and every slow trace", From: 11, Check: 12, Minutes: 15,
+			StartIn: []string{"jaeger/collector.yaml"},
+			Task: `Step 11's collector keeps every trace. Sample at the tail: in jaeger/collector.yaml, add the tail_sampling
+processor to the traces pipeline (after memory_limiter, before batch), with a decision_wait and three policies:
+- every trace with a span whose status is ERROR (type status_code);
+- every trace slower than 1 s (type latency, threshold_ms);
+- about a tenth of the rest (type probabilistic, sampling_percentage).
+make check sends your collector failed, slow and ordinary traces and reads back what it kept.`},
 		{Name: "propagation", Title: "the propagation experiment: your own trace context", From: 7, Check: 7, Minutes: 10, StartIn: []string{"internal/tracing/tracing.go"},
 			Task: `The propagation experiment: a trace context is just a header, and anybody can send one.
 1. make run STEP=7, then send your own trace context to the contributors service, behind the gateway, a
@@ -164,6 +181,10 @@ func Copy(root string, e Exercise, dir string) error {
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
+		if config := filepath.Ext(path) == ".yaml" || filepath.Ext(path) == ".json"; config {
+			// Jaeger's role configs (step 11 on), as they are.
+			return copyFile(path, filepath.Join(dst, rel))
+		}
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil // tests, READMEs, binaries go build left
 		}
@@ -179,6 +200,14 @@ func Copy(root string, e Exercise, dir string) error {
 		}
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
 }
 
 // rewriteImports replaces the import path old, and those under it, with

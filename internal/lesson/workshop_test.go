@@ -36,7 +36,8 @@ func TestWorkshopGuide(t *testing.T) {
 		}
 	}
 
-	keys := regexp.MustCompile("(?s)#### Exercise (\\d+)\n\n```go\n(.*?)```").FindAllStringSubmatch(guide, -1)
+	// A go block, or from step 11 a yaml one (Jaeger's configs).
+	keys := regexp.MustCompile("(?s)#### Exercise (\\d+)\n\n```(?:go|yaml)\n(.*?)```").FindAllStringSubmatch(guide, -1)
 	if len(keys) == 0 {
 		t.Fatal("docs/workshop.md has no answer keys (#### Exercise N, then a go block)")
 	}
@@ -52,6 +53,10 @@ func TestWorkshopGuide(t *testing.T) {
 		file := ""
 		for _, line := range strings.Split(strings.TrimSpace(key[2]), "\n") {
 			if name, ok := strings.CutPrefix(line, "// "); ok && strings.HasSuffix(name, ".go") {
+				file = name
+				continue
+			}
+			if name, ok := strings.CutPrefix(line, "# "); ok && strings.HasSuffix(name, ".yaml") {
 				file = name
 				continue
 			}

@@ -56,23 +56,41 @@ var parts = map[string]part{
 // jaegerRoles are the services of a step whose Jaeger runs as its roles
 // (topology.Step.JaegerRoles), with the port the others reach each on and
 // its config; the programs send their spans to the collector.
-var jaegerRoles = []struct {
+// Step 11's are jaeger-storage, jaeger-collector and jaeger-query; from
+// step 12, whose configs differ, each step has its own: step12-jaeger-….
+func jaegerRoles(step topology.Step) []struct {
 	service, config string
-	port            int
-}{
-	{"jaeger-storage", "storage.yaml", 17271},
-	{"jaeger-collector", "collector.yaml", 4318},
-	{"jaeger-query", "query.yaml", jaegerUIPort},
+	ports           []int
+} {
+	prefix := "jaeger-"
+	if step.Number >= 12 {
+		prefix = step.Profile() + "-jaeger-"
+	}
+	collector := []int{4318}
+	if uses(step, topology.JaegerSampling) {
+		collector = append(collector, 5778) // remote_sampling's strategies
+	}
+	return []struct {
+		service, config string
+		ports           []int
+	}{
+		{prefix + "storage", "storage.yaml", []int{17271}},
+		{prefix + "collector", "collector.yaml", collector},
+		{prefix + "query", "query.yaml", []int{jaegerUIPort}},
+	}
 }
 
 // partsOf is parts, as step sees them: its {jaeger-otlp} is the
-// collector's when its Jaeger runs as its roles.
+// collector's when its Jaeger runs as its roles, and so is its
+// {jaeger-sampling}.
 func partsOf(step topology.Step) map[string]part {
 	if step.JaegerRoles == "" {
 		return parts
 	}
 	roles := maps.Clone(parts)
-	roles[topology.JaegerOTLP] = part{"jaeger-collector", 4318}
+	collector := jaegerRoles(step)[1].service
+	roles[topology.JaegerOTLP] = part{collector, 4318}
+	roles[topology.JaegerSampling] = part{collector, 5778}
 	return roles
 }
 
@@ -126,7 +144,8 @@ func expectedServices(step topology.Step) []string {
 		}
 	}
 	if step.JaegerRoles != "" {
-		names = append(names, "jaeger-storage", "jaeger-query")
+		roles := jaegerRoles(step)
+		names = append(names, roles[0].service, roles[2].service)
 	}
 	sort.Strings(names)
 	return names
@@ -145,8 +164,8 @@ func listenPorts(step topology.Step) map[string][]int {
 		}
 	}
 	if step.JaegerRoles != "" {
-		for _, role := range jaegerRoles {
-			ports[role.service] = []int{role.port}
+		for _, role := range jaegerRoles(step) {
+			ports[role.service] = role.ports
 		}
 	}
 	return ports
@@ -350,7 +369,7 @@ func checkSharedParts(t *testing.T, step topology.Step, project *types.Project) 
 // mounted, listens on the container's interfaces, and only query
 // publishes its UI, on this machine only.
 func checkJaegerRoles(t *testing.T, step topology.Step, project *types.Project) {
-	for _, role := range jaegerRoles {
+	for _, role := range jaegerRoles(step) {
 		service := project.Services[role.service]
 		if want := []string{"--config", "/etc/jaeger/" + role.config}; !slices.Equal(service.Command, want) {
 			t.Errorf("%s: command %q, want %q", role.service, []string(service.Command), want)
@@ -367,7 +386,7 @@ func checkJaegerRoles(t *testing.T, step topology.Step, project *types.Project) 
 			t.Errorf("%s: LISTEN_HOST=%q, want 0.0.0.0, or no other container reaches it", role.service, got)
 		}
 		var want []string
-		if role.service == "jaeger-query" {
+		if role.config == "query.yaml" {
 			want = []string{fmt.Sprintf("127.0.0.1:%d:%d/tcp", jaegerUIPort, jaegerUIPort)}
 		}
 		if got := portStrings(service.Ports); !slices.Equal(got, want) {

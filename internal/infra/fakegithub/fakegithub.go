@@ -49,6 +49,9 @@ type Options struct {
 	ComputeCalls int
 	// Latency is added before every answer.
 	Latency time.Duration
+	// SlowDelay is how long the slow/ owner takes to answer; 0 is
+	// SlowDelay's 30 s. Shorter, a slow request is slow and not a timeout.
+	SlowDelay time.Duration
 	// Record keeps the headers of the latest stats requests for Requests.
 	// For tests only: the headers hold the caller's token.
 	Record bool
@@ -132,7 +135,11 @@ func (s *Server) contributorStats(w http.ResponseWriter, r *http.Request) {
 	case "computing":
 		w.WriteHeader(http.StatusAccepted)
 	case "slow":
-		if sleep(r, SlowDelay) {
+		delay := SlowDelay
+		if s.opts.SlowDelay > 0 {
+			delay = s.opts.SlowDelay
+		}
+		if sleep(r, delay) {
 			writeStats(w, owner, repo)
 		}
 	case "broken":

@@ -174,3 +174,23 @@ func TestRecordsOnlyWhenAsked(t *testing.T) {
 		t.Errorf("kept %d requests, want the latest %d", len(got), maxRecorded)
 	}
 }
+
+// TestSlowDelayOption: Options.SlowDelay makes the slow owner slow, not
+// hung: it answers with statistics once the delay has passed, and not
+// before.
+func TestSlowDelayOption(t *testing.T) {
+	server := httptest.NewServer(New(Options{SlowDelay: 200 * time.Millisecond}))
+	defer server.Close()
+	if _, err := (&http.Client{Timeout: 50 * time.Millisecond}).Get(server.URL + "/repos/slow/x/stats/contributors"); err == nil {
+		t.Error("the slow owner answered before its delay")
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(server.URL + "/repos/slow/x/stats/contributors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats []ContributorStats
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil || resp.StatusCode != http.StatusOK || len(stats) == 0 {
+		t.Errorf("slow owner after its delay: %s, %d contributors, %v; want 200 with statistics", resp.Status, len(stats), err)
+	}
+}

@@ -22,17 +22,9 @@ import (
 // down are all there once it is back. It returns the promises broken, in
 // a learner's words; err is for what kept the check from running.
 func CheckRoles(ctx context.Context, binary, dir string) (problems []string, err error) {
-	for _, role := range []string{"storage", "collector", "query"} {
-		if _, err := os.Stat(filepath.Join(dir, role+".yaml")); err != nil {
-			problems = append(problems, fmt.Sprintf("no %s.yaml in %s: each role is a process with a config of its own", role, dir))
-		}
-	}
+	roles, problems := startChecked(ctx, binary, dir)
 	if problems != nil {
 		return problems, nil
-	}
-	roles, err := StartRoles(ctx, binary, RolesOptions{ConfigDir: dir})
-	if err != nil {
-		return []string{fmt.Sprintf("the roles do not start: %v", err)}, nil
 	}
 	defer roles.Stop()
 	const within = 15 * time.Second
@@ -71,6 +63,25 @@ func CheckRoles(ctx context.Context, binary, dir string) (problems []string, err
 	return problems, nil
 }
 
+// startChecked starts the roles from the configs in dir for a check, or
+// returns what keeps them from starting, in a learner's words.
+func startChecked(ctx context.Context, binary, dir string) (*Roles, []string) {
+	var problems []string
+	for _, role := range []string{"storage", "collector", "query"} {
+		if _, err := os.Stat(filepath.Join(dir, role+".yaml")); err != nil {
+			problems = append(problems, fmt.Sprintf("no %s.yaml in %s: each role is a process with a config of its own", role, dir))
+		}
+	}
+	if problems != nil {
+		return nil, problems
+	}
+	roles, err := StartRoles(ctx, binary, RolesOptions{ConfigDir: dir})
+	if err != nil {
+		return nil, []string{fmt.Sprintf("the roles do not start: %v", err)}
+	}
+	return roles, nil
+}
+
 // waitForAll waits up to within for query to return every trace of ids,
 // and returns how many it still lacks.
 func waitForAll(ctx context.Context, client *Client, ids []string, within time.Duration) (missing int) {
@@ -88,6 +99,13 @@ func waitForAll(ctx context.Context, client *Client, ids []string, within time.D
 // "roles-check", to an OTLP/HTTP endpoint, as OTLP's JSON, and returns
 // their IDs.
 func postSpans(ctx context.Context, endpoint string, n int) ([]string, error) {
+	return postTraces(ctx, endpoint, n, time.Millisecond, false)
+}
+
+// postTraces sends n traces of one span each, of the service
+// "roles-check", lasting took and ended now, with the status Error if
+// failed, to an OTLP/HTTP endpoint, as OTLP's JSON, and returns their IDs.
+func postTraces(ctx context.Context, endpoint string, n int, took time.Duration, failed bool) ([]string, error) {
 	type anyValue struct {
 		StringValue string `json:"stringValue"`
 	}
@@ -95,13 +113,18 @@ func postSpans(ctx context.Context, endpoint string, n int) ([]string, error) {
 		Key   string   `json:"key"`
 		Value anyValue `json:"value"`
 	}
+	type status struct {
+		Code    int    `json:"code"` // 2: Error
+		Message string `json:"message"`
+	}
 	type span struct {
-		TraceID string `json:"traceId"`
-		SpanID  string `json:"spanId"`
-		Name    string `json:"name"`
-		Kind    int    `json:"kind"`
-		Start   string `json:"startTimeUnixNano"`
-		End     string `json:"endTimeUnixNano"`
+		TraceID string  `json:"traceId"`
+		SpanID  string  `json:"spanId"`
+		Name    string  `json:"name"`
+		Kind    int     `json:"kind"`
+		Start   string  `json:"startTimeUnixNano"`
+		End     string  `json:"endTimeUnixNano"`
+		Status  *status `json:"status,omitempty"`
 	}
 	var ids []string
 	var spans []span
@@ -111,8 +134,12 @@ func postSpans(ctx context.Context, endpoint string, n int) ([]string, error) {
 		rand.Read(id)
 		traceID, spanID := hex.EncodeToString(id[:16]), hex.EncodeToString(id[16:])
 		ids = append(ids, traceID)
-		spans = append(spans, span{TraceID: traceID, SpanID: spanID, Name: fmt.Sprintf("check-%d", i), Kind: 1,
-			Start: fmt.Sprint(now.UnixNano()), End: fmt.Sprint(now.Add(time.Millisecond).UnixNano())})
+		s := span{TraceID: traceID, SpanID: spanID, Name: fmt.Sprintf("check-%d", i), Kind: 1,
+			Start: fmt.Sprint(now.Add(-took).UnixNano()), End: fmt.Sprint(now.UnixNano())}
+		if failed {
+			s.Status = &status{Code: 2, Message: "GitHub answered 500"}
+		}
+		spans = append(spans, s)
 	}
 	body, err := json.Marshal(map[string]any{"resourceSpans": []any{map[string]any{
 		"resource":   map[string]any{"attributes": []keyValue{{"service.name", anyValue{"roles-check"}}}},

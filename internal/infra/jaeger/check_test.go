@@ -83,3 +83,46 @@ func between(s, from, to, with string) string {
 	}
 	return s[:i] + with + s[j:]
 }
+
+// TestCheckSampling: step 12's configs keep step 12's promise; step 11's,
+// which sample nothing at the tail, break it, and the check says so.
+func TestCheckSampling(t *testing.T) {
+	bin := binary(t)
+	problems, err := CheckSampling(t.Context(), bin, step12Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("step 12's configs: %q, want no problem", problems)
+	}
+
+	// Step 11's configs: everything kept.
+	problems, err = CheckSampling(t.Context(), bin, step11Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0], "keeps 100 of 100 ordinary traces") {
+		t.Errorf("step 11's configs: %q, want one problem: every ordinary trace kept", problems)
+	}
+
+	// Step 12's, without the policy that keeps errors.
+	dir := copyConfig(t, step12Config)
+	collector, err := os.ReadFile(filepath.Join(dir, "collector.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noErrors := strings.Replace(string(collector), "status_codes: [ERROR]", "status_codes: [OK]", 1)
+	if noErrors == string(collector) {
+		t.Fatal("step 12's collector.yaml has no status_codes: [ERROR] to take out")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(noErrors), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	problems, err = CheckSampling(t.Context(), bin, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0], "status is Error are not kept") {
+		t.Errorf("step 12's configs without the error policy: %q, want one problem: failed traces lost", problems)
+	}
+}

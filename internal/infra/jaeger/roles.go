@@ -32,6 +32,10 @@ type Roles struct {
 	QueryURL string
 	// StorageAddr is storage's gRPC API (127.0.0.1:P).
 	StorageAddr string
+	// SamplingURL is where a collector with the remote_sampling extension
+	// (step 12 on) serves sampling strategies to Jaeger's remote sampler
+	// (http://127.0.0.1:P/sampling); nothing answers there before step 12.
+	SamplingURL string
 	// BadgerDir is where storage keeps the traces.
 	BadgerDir string
 
@@ -41,7 +45,8 @@ type Roles struct {
 // RolesOptions say where the roles' configuration is and where storage
 // keeps its traces.
 type RolesOptions struct {
-	// ConfigDir holds storage.yaml, collector.yaml and query.yaml.
+	// ConfigDir holds storage.yaml, collector.yaml and query.yaml (and
+	// from step 12 strategies.json, the collector's sampling strategies).
 	ConfigDir string
 	// QueryPort is query's UI and API (Jaeger's 16686); 0 is any free port.
 	QueryPort int
@@ -76,6 +81,7 @@ var roleEnv = []string{
 	"STORAGE_GRPC_PORT", "STORAGE_HEALTH_PORT", "STORAGE_METRICS_PORT",
 	"OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT",
 	"QUERY_HTTP_PORT", "QUERY_GRPC_PORT", "QUERY_HEALTH_PORT", "QUERY_METRICS_PORT",
+	"SAMPLING_HTTP_PORT", "SAMPLING_GRPC_PORT",
 }
 
 // StartRoles starts storage, then the collector and query, each once the
@@ -102,6 +108,7 @@ func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, 
 		OTLPGRPCAddr: "127.0.0.1:" + port["OTLP_GRPC_PORT"],
 		QueryURL:     "http://127.0.0.1:" + port["QUERY_HTTP_PORT"],
 		StorageAddr:  "127.0.0.1:" + port["STORAGE_GRPC_PORT"],
+		SamplingURL:  "http://127.0.0.1:" + port["SAMPLING_HTTP_PORT"] + "/sampling",
 		BadgerDir:    opts.BadgerDir,
 		dir:          dir,
 	}
@@ -109,6 +116,10 @@ func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, 
 		r.BadgerDir = filepath.Join(dir, "badger")
 	}
 
+	strategies, err := filepath.Abs(filepath.Join(opts.ConfigDir, "strategies.json"))
+	if err != nil {
+		return nil, err
+	}
 	env := opts.Env
 	if env == nil {
 		env = os.Environ()
@@ -118,6 +129,7 @@ func StartRoles(ctx context.Context, binary string, opts RolesOptions) (*Roles, 
 		"BADGER_DIR="+r.BadgerDir,
 		"STORAGE_ENDPOINT="+r.StorageAddr,
 		"QUERY_UI_DIR="+uiDir,
+		"SAMPLING_STRATEGIES="+strategies,
 		// remote_storage traces its own gRPC calls, and would send those
 		// spans to localhost:4317, maybe another Jaeger. Off.
 		"OTEL_TRACES_SAMPLER=always_off",

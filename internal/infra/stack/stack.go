@@ -82,6 +82,7 @@ type Jaeger struct {
 	QueryURL          string // the UI and the query API
 	CollectorEndpoint string // jaeger.thrift over HTTP (all-in-one only): a JAEGER_ENDPOINT
 	OTLPEndpoint      string // OTLP over HTTP: an OTEL_EXPORTER_OTLP_ENDPOINT
+	SamplingURL       string // the collector's sampling strategies (step 12's roles); "" none
 }
 
 // Client returns a client of its query API.
@@ -204,7 +205,7 @@ func (s *Stack) startJaeger(ctx context.Context) error {
 		}
 		s.Roles = []Role{{roles.Storage, roles.StorageAddr}, {roles.Collector, roles.OTLPEndpoint}, {roles.Query, roles.QueryURL}}
 		s.addCloser(roles.Stop)
-		s.useJaeger(Jaeger{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint})
+		s.useJaeger(Jaeger{QueryURL: roles.QueryURL, OTLPEndpoint: roles.OTLPEndpoint, SamplingURL: roles.SamplingURL})
 		return nil
 	}
 	jopts := s.opts.JaegerOptions
@@ -228,6 +229,14 @@ func (s *Stack) useJaeger(j Jaeger) {
 		s.setAddr(topology.JaegerCollector, hostOf(j.CollectorEndpoint))
 	}
 	s.setAddr(topology.JaegerOTLP, hostOf(j.OTLPEndpoint))
+	// Step 12's remote sampler asks the collector how to sample. A Jaeger
+	// that serves no strategies (the all-in-one) gets an address where
+	// nothing listens: the SDK keeps its initial rate, every trace.
+	sampling := "127.0.0.1:1"
+	if j.SamplingURL != "" {
+		sampling = hostOf(j.SamplingURL)
+	}
+	s.setAddr(topology.JaegerSampling, sampling)
 }
 
 func (s *Stack) startRedis(ctx context.Context) error {

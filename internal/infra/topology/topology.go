@@ -19,6 +19,7 @@ const (
 	Redis           = "redis"            // host:port of redis-server
 	JaegerCollector = "jaeger-collector" // host:port of Jaeger's thrift HTTP collector
 	JaegerOTLP      = "jaeger-otlp"      // host:port of Jaeger's OTLP/HTTP receiver (steps 9 on: OpenTelemetry's SDK)
+	JaegerSampling  = "jaeger-sampling"  // host:port of the collector's remote sampling strategies (step 12 on)
 	GitHub          = "github"           // host:port of the stand-in GitHub
 )
 
@@ -130,13 +131,17 @@ func Steps() []Step {
 	for n, dir := range map[int]string{
 		6: "step6-distributed-single-span", 7: "step7-distributed-multi-span", 8: "step8-baggage",
 		9: "step9-opentelemetry", 10: "step10-opentelemetry-native",
-		11: "step11-jaeger-architecture",
+		11: "step11-jaeger-architecture", 12: "step12-sampling",
 	} {
 		name := func(program string) string { return fmt.Sprintf("step%d-%s", n, program) }
 		jaeger := func(env map[string]string, traced bool) map[string]string {
 			switch {
 			case n >= 9: // OpenTelemetry's SDK, over OTLP (step 9: the bridge; 10 on: the native API)
 				env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://{jaeger-otlp}"
+				if n >= 12 { // head sampling as the collector's strategies say, every 5 s
+					env["OTEL_TRACES_SAMPLER"] = "parentbased_jaeger_remote"
+					env["OTEL_TRACES_SAMPLER_ARG"] = "endpoint=http://{jaeger-sampling}/sampling,pollingIntervalMs=5000,initialSamplingRate=1"
+				}
 			case traced:
 				env["JAEGER_ENDPOINT"] = "http://{jaeger-collector}/api/traces"
 			}

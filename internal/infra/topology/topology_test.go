@@ -9,8 +9,8 @@ import (
 
 func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 	steps := Steps()
-	if len(steps) != 11 {
-		t.Fatalf("%d steps, want 11", len(steps))
+	if len(steps) != 12 {
+		t.Fatalf("%d steps, want 12", len(steps))
 	}
 	for i, step := range steps {
 		if step.Number != i+1 {
@@ -25,7 +25,7 @@ func TestEveryStepIsWiredToWhatExists(t *testing.T) {
 		}
 		for _, p := range step.Programs {
 			_, err := Resolve(p.Env, func(name string) (string, bool) {
-				if name == Redis || name == JaegerCollector || name == JaegerOTLP || name == GitHub {
+				if name == Redis || name == JaegerCollector || name == JaegerOTLP || name == JaegerSampling || name == GitHub {
 					return "127.0.0.1:1", true
 				}
 				addr, ok := services[name]
@@ -83,6 +83,7 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 		"9 (step9-opentelemetry)",
 		"10 (step10-opentelemetry-native)",
 		"11 (step11-jaeger-architecture)",
+		"12 (step12-sampling)",
 	} {
 		if !strings.Contains(err.Error(), step) {
 			t.Errorf("Find(99) error %q does not name step %s", err, step)
@@ -94,7 +95,7 @@ func TestFindUnknownStepListsTheSteps(t *testing.T) {
 }
 
 func TestSteps9OnReportOverOTLP(t *testing.T) {
-	for _, n := range []int{9, 10, 11} {
+	for _, n := range []int{9, 10, 11, 12} {
 		step, err := Find(n)
 		if err != nil {
 			t.Fatal(err)
@@ -106,6 +107,26 @@ func TestSteps9OnReportOverOTLP(t *testing.T) {
 		}
 		if !step.NeedsJaeger() {
 			t.Errorf("step %d does not need Jaeger", n)
+		}
+	}
+}
+
+// TestStep12SamplesAsTheCollectorSays: step 12's programs ask the
+// collector's remote_sampling how to sample (Jaeger's remote sampler,
+// parent-based so that a trace stays whole), and step 11's sample all.
+func TestStep12SamplesAsTheCollectorSays(t *testing.T) {
+	for n, want := range map[int]string{11: "", 12: "parentbased_jaeger_remote"} {
+		step, err := Find(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range step.Programs {
+			if got := p.Env["OTEL_TRACES_SAMPLER"]; got != want {
+				t.Errorf("%s: OTEL_TRACES_SAMPLER %q, want %q", p.Service, got, want)
+			}
+			if arg := p.Env["OTEL_TRACES_SAMPLER_ARG"]; want != "" && !strings.Contains(arg, "endpoint=http://{"+JaegerSampling+"}/sampling") {
+				t.Errorf("%s: OTEL_TRACES_SAMPLER_ARG %q names no {%s}", p.Service, arg, JaegerSampling)
+			}
 		}
 	}
 }
