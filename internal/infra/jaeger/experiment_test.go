@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
 	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
-	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 	"github.com/tracing-tutorial/tutorial/internal/infra/proc"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
+	"github.com/tracing-tutorial/tutorial/internal/testkit/stepsuite"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
