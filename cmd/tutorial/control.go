@@ -3,41 +3,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
+	"github.com/tracing-tutorial/tutorial/internal/infra/control"
 )
 
-// A running step listens on a Unix socket, <cache>/running/<pid>.sock,
-// beside the record that cmd/trace reads (<pid>.json). `tutorial stop
-// cleaner`, from another terminal, finds the most recent socket of a
-// runner still alive, sends one request as a line of JSON and prints the
-// one answer. Only the learner's own user can connect (the socket is
-// 0600, in their cache).
-
-type controlRequest struct {
-	Verb string `json:"verb"`
-	Part string `json:"part,omitempty"`
-}
-
-type controlReply struct {
-	OK      bool   `json:"ok"`
-	Message string `json:"message"`
-}
+// `tutorial stop cleaner`, from another terminal, asks the running step
+// through internal/infra/control; the step answers with r.do.
 
 const controlUsage = `usage: tutorial VERB PART      (against the step that make run is running)
        tutorial status         (what runs, what is stopped or paused)
@@ -60,69 +37,25 @@ func controlUsageText() string {
 	return fmt.Sprintf(controlUsage, b.String())
 }
 
-// controlDir holds the runners' sockets.
-func controlDir() (string, error) {
-	cache, err := paths.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(cache, "running"), nil
-}
-
 // serveControl listens for the learner's requests until the step stops.
 func (r *runner) serveControl(ctx context.Context) error {
-	dir, err := controlDir()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, strconv.Itoa(os.Getpid())+".sock")
-	os.Remove(path) // a runner of the same pid, long gone
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return err
-	}
-	r.addCloser(func() error { l.Close(); os.Remove(path); return nil })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return // closed: the step stops
-			}
-			go r.serveRequest(ctx, conn)
+	closeControl, err := control.Serve(ctx, func(ctx context.Context, req control.Request) control.Reply {
+		msg, err := r.do(ctx, req.Verb, req.Part)
+		reply := control.Reply{OK: err == nil, Message: msg}
+		if err != nil {
+			reply.Message = err.Error()
 		}
-	}()
+		if req.Verb != "status" {
+			// The learner watches the runner's terminal too.
+			r.console.Printf("\n$ tutorial %s %s\n%s\n", req.Verb, req.Part, reply.Message)
+		}
+		return reply
+	})
+	if err != nil {
+		return err
+	}
+	r.addCloser(closeControl)
 	return nil
-}
-
-func (r *runner) serveRequest(ctx context.Context, conn net.Conn) {
-	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var req controlRequest
-	line, err := bufio.NewReader(io.LimitReader(conn, 4096)).ReadBytes('\n')
-	if err == nil {
-		err = json.Unmarshal(line, &req)
-	}
-	if err != nil {
-		json.NewEncoder(conn).Encode(controlReply{Message: "a bad request: " + err.Error()})
-		return
-	}
-	msg, err := r.do(ctx, req.Verb, req.Part)
-	reply := controlReply{OK: err == nil, Message: msg}
-	if err != nil {
-		reply.Message = err.Error()
-	}
-	if req.Verb != "status" {
-		// The learner watches the runner's terminal too.
-		r.console.Printf("\n$ tutorial %s %s\n%s\n", req.Verb, req.Part, reply.Message)
-	}
-	json.NewEncoder(conn).Encode(reply)
 }
 
 // controlMain is `tutorial VERB PART` and `tutorial status`: it returns
@@ -152,11 +85,11 @@ func controlMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, controlUsageText())
 		return 2
 	}
-	req := controlRequest{Verb: verb}
+	req := control.Request{Verb: verb}
 	if len(rest) == 1 {
 		req.Part = rest[0]
 	}
-	reply, err := sendControl(*pid, req)
+	reply, err := control.Send(*pid, req)
 	if err != nil {
 		fmt.Fprintln(stderr, "tutorial:", err)
 		return 1
@@ -167,73 +100,4 @@ func controlMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, strings.TrimRight(reply.Message, "\n"))
 	return 0
-}
-
-// sendControl sends req to the runner pid (0: the most recent one alive)
-// and returns its answer.
-func sendControl(pid int, req controlRequest) (controlReply, error) {
-	conn, err := dialRunner(pid)
-	if err != nil {
-		return controlReply{}, err
-	}
-	defer conn.Close()
-	if err := json.NewEncoder(conn).Encode(req); err != nil {
-		return controlReply{}, err
-	}
-	var reply controlReply
-	if err := json.NewDecoder(conn).Decode(&reply); err != nil {
-		return controlReply{}, fmt.Errorf("no answer from the running step: %w", err)
-	}
-	return reply, nil
-}
-
-var errNotRunning = errors.New("no step is running: start one first, in another terminal (make run STEP=7), then try again")
-
-// dialRunner connects to runner pid, or to the most recently started
-// runner alive. A socket left by a runner that died is removed.
-func dialRunner(pid int) (net.Conn, error) {
-	dir, err := controlDir()
-	if err != nil {
-		return nil, err
-	}
-	socks, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
-	type found struct {
-		path string
-		pid  int
-		mod  time.Time
-	}
-	var alive []found
-	for _, path := range socks {
-		n, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(path), ".sock"))
-		if err != nil {
-			continue
-		}
-		info, err := os.Stat(path)
-		if err != nil {
-			continue
-		}
-		if err := syscall.Kill(n, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-			os.Remove(path)
-			continue
-		}
-		if pid == 0 || pid == n {
-			alive = append(alive, found{path, n, info.ModTime()})
-		}
-	}
-	if len(alive) == 0 {
-		if pid != 0 {
-			return nil, fmt.Errorf("no step is running as pid %d", pid)
-		}
-		return nil, errNotRunning
-	}
-	slices.SortFunc(alive, func(a, b found) int { return b.mod.Compare(a.mod) })
-	conn, err := net.DialTimeout("unix", alive[0].path, 2*time.Second)
-	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			os.Remove(alive[0].path) // its runner is gone, and another took its pid
-			return nil, errNotRunning
-		}
-		return nil, err
-	}
-	return conn, nil
 }

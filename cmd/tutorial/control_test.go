@@ -75,7 +75,7 @@ func TestBreakItYourself(t *testing.T) {
 
 	// Killed as a crash would: the rest runs on. A job queued meanwhile
 	// waits in Redis and is answered once the cleaner is back.
-	out, code := control(t, run, "kill", "cleaner")
+	out, code := runControl(t, run, "kill", "cleaner")
 	if code != 0 || !strings.Contains(out, "cleaner killed") || !strings.Contains(out, "go run ./cmd/tutorial restart cleaner") {
 		t.Errorf("kill cleaner: exit %d\n%s", code, out)
 	}
@@ -84,7 +84,7 @@ func TestBreakItYourself(t *testing.T) {
 	from := run.out.Len()
 	go func() { answer <- get(t, gateway+"/git/golang/go") }()
 	waitForLog(t, run, from, "contributors | ", "path=/stats/golang/go", 10*time.Second)
-	if out, code := control(t, run, "restart", "cleaner"); code != 0 || !strings.Contains(out, "127.0.0.1:"+strconv.Itoa(port+2)) {
+	if out, code := runControl(t, run, "restart", "cleaner"); code != 0 || !strings.Contains(out, "127.0.0.1:"+strconv.Itoa(port+2)) {
 		t.Errorf("restart cleaner: exit %d\n%s\nwant it on its port, %d", code, out, port+2)
 	}
 	if status := <-answer; status != http.StatusOK {
@@ -100,7 +100,7 @@ func TestBreakItYourself(t *testing.T) {
 	if status := get(t, gateway+"/git/golang/go"); status != http.StatusGatewayTimeout {
 		t.Errorf("with the cleaner dead: %d, want 504 after REPLY_TIMEOUT", status)
 	}
-	if _, code := control(t, run, "restart", "cleaner"); code != 0 {
+	if _, code := runControl(t, run, "restart", "cleaner"); code != 0 {
 		t.Errorf("restart cleaner: exit %d", code)
 	}
 	if status := get(t, gateway+"/git/golang/go"); status != http.StatusOK {
@@ -108,23 +108,23 @@ func TestBreakItYourself(t *testing.T) {
 	}
 
 	// Redis hung, then going on: 503, then 200 again.
-	if out, code := control(t, run, "pause", "redis"); code != 0 || !strings.Contains(out, "resume redis") {
+	if out, code := runControl(t, run, "pause", "redis"); code != 0 || !strings.Contains(out, "resume redis") {
 		t.Errorf("pause redis: exit %d\n%s", code, out)
 	}
 	if status := get(t, gateway+"/git/golang/go"); status != http.StatusServiceUnavailable {
 		t.Errorf("with Redis paused: %d, want 503", status)
 	}
-	if status, _ := control(t, run, "status"); !strings.Contains(status, "redis         paused") {
+	if status, _ := runControl(t, run, "status"); !strings.Contains(status, "redis         paused") {
 		t.Errorf("status does not show Redis paused:\n%s", status)
 	}
-	if _, code := control(t, run, "resume", "redis"); code != 0 {
+	if _, code := runControl(t, run, "resume", "redis"); code != 0 {
 		t.Errorf("resume redis: exit %d", code)
 	}
 	eventuallyOK(t, gateway+"/git/golang/go")
 
 	// Jaeger restarted on its port: its traces are gone, and it says so;
 	// new ones arrive.
-	out, code = control(t, run, "restart", "jaeger")
+	out, code = runControl(t, run, "restart", "jaeger")
 	if code != 0 || !strings.Contains(out, "traces in memory only: the ones it had are gone") {
 		t.Errorf("restart jaeger: exit %d\n%s", code, out)
 	}
@@ -141,7 +141,7 @@ func TestBreakItYourself(t *testing.T) {
 	}
 
 	// A name that is no part: the parts, and a failure.
-	out, code = control(t, run, "stop", "database")
+	out, code = runControl(t, run, "stop", "database")
 	if code != 1 || !strings.Contains(out, `no part "database"; its parts are gateway, contributors, cleaner, redis, jaeger`) {
 		t.Errorf("stop database: exit %d\n%s\nwant exit 1 and the parts", code, out)
 	}
@@ -150,7 +150,7 @@ func TestBreakItYourself(t *testing.T) {
 	// for the gateway's drain, and the request gets its answer (a 504
 	// after REPLY_TIMEOUT) rather than a connection cut at the runner's
 	// whim.
-	if out, code := control(t, run, "stop", "cleaner"); code != 0 || !strings.Contains(out, "cleaner stopped") {
+	if out, code := runControl(t, run, "stop", "cleaner"); code != 0 || !strings.Contains(out, "cleaner stopped") {
 		t.Errorf("stop cleaner: exit %d\n%s", code, out)
 	}
 	sent := make(chan struct{})
@@ -179,7 +179,7 @@ func TestBreakItYourself(t *testing.T) {
 	if !strings.Contains(run.output(), "Stopped: nothing left running.") {
 		t.Errorf("output after Ctrl-C: %s", run.output())
 	}
-	if _, code := control(t, run, "status"); code != 1 {
+	if _, code := runControl(t, run, "status"); code != 1 {
 		t.Errorf("status after the step stopped: exit %d, want 1", code)
 	}
 }
@@ -188,19 +188,19 @@ func TestBreakItYourself(t *testing.T) {
 // usage when the part is missing.
 func TestNoStepRunning(t *testing.T) {
 	t.Setenv("TUTORIAL_CACHE_DIR", t.TempDir())
-	out, code := control(t, nil, "stop", "cleaner")
+	out, code := runControl(t, nil, "stop", "cleaner")
 	if code != 1 || !strings.Contains(out, "no step is running") || !strings.Contains(out, "make run STEP=7") {
 		t.Errorf("exit %d\n%s\nwant exit 1 and how to start a step", code, out)
 	}
-	out, code = control(t, nil, "kill")
+	out, code = runControl(t, nil, "kill")
 	if code != 2 || !strings.Contains(out, "usage: tutorial VERB PART") {
 		t.Errorf("kill without a part: exit %d\n%s\nwant exit 2 and the usage", code, out)
 	}
 }
 
-// control runs `tutorial args...` against run (nil: whichever runs), and
+// runControl runs `tutorial args...` against run (nil: whichever runs), and
 // returns its output, stdout then stderr, and its exit status.
-func control(t *testing.T, run *tutorial, args ...string) (string, int) {
+func runControl(t *testing.T, run *tutorial, args ...string) (string, int) {
 	t.Helper()
 	if run != nil {
 		args = append(args, "-pid", strconv.Itoa(run.Pid()))
@@ -232,7 +232,7 @@ func alive(t *testing.T, run *tutorial) {
 // partPid is the pid of part name, as status shows it.
 func partPid(t *testing.T, run *tutorial, name string) int {
 	t.Helper()
-	status, _ := control(t, run, "status")
+	status, _ := runControl(t, run, "status")
 	m := regexp.MustCompile(`(?m)^  ` + name + ` +running \(pid (\d+),`).FindStringSubmatch(status)
 	if m == nil {
 		t.Fatalf("status shows no %s running:\n%s", name, status)

@@ -54,14 +54,14 @@ func TestStep11RunsJaegersRoles(t *testing.T) {
 	}
 
 	// Storage restarted: the example's trace is still there.
-	if out, code := control(t, run, "restart", "storage"); code != 0 || !strings.Contains(out, "traces on disk") {
+	if out, code := runControl(t, run, "restart", "storage"); code != 0 || !strings.Contains(out, "traces on disk") {
 		t.Errorf("restart storage: exit %d\n%s", code, out)
 	}
 	found(example)
 
 	// Query killed: requests and their spans go on; the trace is there
 	// when query is back.
-	if out, code := control(t, run, "kill", "query"); code != 0 || !strings.Contains(out, "Query keeps nothing") {
+	if out, code := runControl(t, run, "kill", "query"); code != 0 || !strings.Contains(out, "Query keeps nothing") {
 		t.Errorf("kill query: exit %d\n%s", code, out)
 	}
 	resp, err := http.Get(gateway + "/git/golang/go")
@@ -73,7 +73,7 @@ func TestStep11RunsJaegersRoles(t *testing.T) {
 		t.Errorf("with query dead: %d, want 200", resp.StatusCode)
 	}
 	time.Sleep(6 * time.Second) // the SDK sends its batch every 5 s
-	if _, code := control(t, run, "restart", "query"); code != 0 {
+	if _, code := runControl(t, run, "restart", "query"); code != 0 {
 		t.Errorf("restart query: exit %d", code)
 	}
 	found(resp.Header.Get("X-Trace-Id"))

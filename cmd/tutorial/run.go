@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/infra/paths"
 	"github.com/tracing-tutorial/tutorial/internal/infra/ports"
 	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
@@ -82,7 +83,7 @@ func run(ctx context.Context, c *console, cfg config) (err error) {
 	step := cfg.Step
 	c.Printf("Step %d (%s): starting %s.\n", step.Number, step.Dir, r.startsWhat())
 	if !step.NeedsJaeger() {
-		c.Printf("%s", prebuildJaeger())
+		c.Printf("%s", jaeger.BuildInBackground(buildJaegerCommand))
 	}
 	err = r.start(ctx)
 	if ctx.Err() != nil { // Ctrl-C while starting

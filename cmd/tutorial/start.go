@@ -116,7 +116,7 @@ func (r *runner) addCloser(stop func() error) {
 // 2 started in the background. A Jaeger of the learner's own comes first:
 // JAEGER_BINARY, a jaeger v2 on PATH, JAEGER=docker (jaeger.Find).
 func (r *runner) findJaeger(ctx context.Context) (jaeger.Found, error) {
-	hurryBuild()
+	jaeger.HurryBackgroundBuild()
 	found, err := jaeger.Find(ctx, r.console)
 	if err != nil && ctx.Err() != nil {
 		r.console.Printf("Jaeger's build stopped; the next run carries on from where it got (Go's build cache keeps it).\n")

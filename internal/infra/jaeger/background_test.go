@@ -1,8 +1,6 @@
-package main
+package jaeger
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
-	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,20 +22,18 @@ func TestPrebuildJaeger(t *testing.T) {
 	t.Setenv("JAEGER", "")
 	t.Setenv("PATH", pathWithout(t, "jaeger"))
 	started := filepath.Join(t.TempDir(), "started")
-	saved := buildJaegerCommand
-	defer func() { buildJaegerCommand = saved }()
-	buildJaegerCommand = func() (*exec.Cmd, error) {
+	command := func() (*exec.Cmd, error) {
 		return exec.Command("sh", "-c", "echo started > "+started+"; echo 'jaeger: still building Jaeger (20s, 244 packages so far)'; exec sleep 60"), nil
 	}
 
-	msg := prebuildJaeger()
-	path, built, err := jaeger.Cached()
+	msg := BuildInBackground(command)
+	path, built, err := Cached()
 	if err != nil || built {
-		t.Fatalf("jaeger.Cached() = %s, %v, %v", path, built, err)
+		t.Fatalf("Cached() = %s, %v, %v", path, built, err)
 	}
-	log := jaeger.BuildLog(path)
+	log := BuildLog(path)
 	if !strings.Contains(msg, "it is building now, in the\nbackground, at low priority") || !strings.Contains(msg, "tail -f "+log) {
-		t.Errorf("prebuildJaeger says %q", msg)
+		t.Errorf("BuildInBackground says %q", msg)
 	}
 	data, err := os.ReadFile(filepath.Join(filepath.Dir(path), "build.pid"))
 	if err != nil {
@@ -81,15 +75,13 @@ func TestNoPrebuildForALearnersJaeger(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("JAEGER_BINARY", mine)
-	saved := buildJaegerCommand
-	defer func() { buildJaegerCommand = saved }()
 	built := false
-	buildJaegerCommand = func() (*exec.Cmd, error) {
+	command := func() (*exec.Cmd, error) {
 		built = true
 		return exec.Command("true"), nil
 	}
-	if msg := prebuildJaeger(); msg != "" || built {
-		t.Errorf("with JAEGER_BINARY, prebuildJaeger says %q and builds: %v; want nothing", msg, built)
+	if msg := BuildInBackground(command); msg != "" || built {
+		t.Errorf("with JAEGER_BINARY, BuildInBackground says %q and builds: %v; want nothing", msg, built)
 	}
 }
 
@@ -103,26 +95,4 @@ func pathWithout(t *testing.T, name string) string {
 		}
 	}
 	return strings.Join(kept, string(filepath.ListSeparator))
-}
-
-// TestWarmUp: after the warm-up, the READMEs' repositories answer at once,
-// without the stand-in's first 202.
-func TestWarmUp(t *testing.T) {
-	server := httptest.NewServer(fakegithub.New(fakegithub.Options{ComputeCalls: 1}))
-	defer server.Close()
-	(&runner{}).warmUp(server.URL)
-	for _, repo := range append(readmeRepos, "some/other") {
-		resp, err := http.Get(server.URL + "/repos/" + repo + "/stats/contributors")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		want := http.StatusOK
-		if repo == "some/other" {
-			want = http.StatusAccepted
-		}
-		if resp.StatusCode != want {
-			t.Errorf("%s after the warm-up: %s, want %d", repo, resp.Status, want)
-		}
-	}
 }
