@@ -203,6 +203,10 @@ func TestCollectorSpansPerSecond(t *testing.T) {
 		best, sustained = sent/5, int(written/took)
 	}
 	t.Logf("one collector took %d spans/s for 5 s before it dropped any, and wrote %d spans/s to storage (this machine: %d cores, shared)", best, sustained, runtime.NumCPU())
+	// The rate that overwhelmed it left the collector a queue that takes
+	// it minutes to write; what it does on SIGTERM with that queue is not
+	// this test's question (step 11's outage tests ask it): kill it.
+	roles.Collector.Kill()
 	if best < 1_000 {
 		t.Errorf("one collector took fewer than 1,000 spans a second without loss (%d)", best)
 	}

@@ -24,9 +24,9 @@ import (
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
 
 const (
-	step11Config = "../../step11-jaeger-architecture/jaeger" // no tail sampling
-	step12Config = "../../step12-sampling/jaeger"            // tail sampling, remote sampling
-	step12       = "../../step12-sampling"
+	step11Config = "../../../step11-jaeger-architecture/jaeger" // no tail sampling
+	step12Config = "../../../step12-sampling/jaeger"            // tail sampling, remote sampling
+	step12       = "../../../step12-sampling"
 )
 
 // load is the experiment's fixed load: a request in six slow or failed,

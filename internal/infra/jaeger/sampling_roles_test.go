@@ -13,7 +13,7 @@ import (
 )
 
 // step12Config is step 12's Jaeger configuration, from this package.
-const step12Config = "../../step12-sampling/jaeger"
+const step12Config = "../../../step12-sampling/jaeger"
 
 // copyConfig copies the role configs of dir to a temporary directory, to
 // change them in a test.

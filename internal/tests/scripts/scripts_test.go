@@ -365,7 +365,7 @@ exec `+quote(realSed)+` "$@"`)
 			t.Errorf("scripts/fuzz FuzzDecode: exit %d\n%s", code, out)
 		}
 		data, _ := os.ReadFile(ran)
-		if want := "go test -run ^$ -fuzz ^FuzzDecode$ -fuzztime 10x ./internal/jobqueue\n"; string(data) != want {
+		if want := "go test -run ^$ -fuzz ^FuzzDecode$ -fuzztime 10x ./internal/steplib/jobqueue\n"; string(data) != want {
 			t.Errorf("scripts/fuzz FuzzDecode ran %q, want %q", data, want)
 		}
 	})
