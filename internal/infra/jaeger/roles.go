@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -189,6 +191,9 @@ func (r *Role) Start(ctx context.Context) error {
 	if r.process != nil && r.process.Running() {
 		return fmt.Errorf("Jaeger's %s is already running", r.Name)
 	}
+	if err := r.moveTakenPorts(); err != nil {
+		return err
+	}
 	cmd := exec.Command(r.binary, "--config", "file:"+r.config)
 	cmd.Env = r.env
 	name := "Jaeger's " + r.Name
@@ -201,6 +206,47 @@ func (r *Role) Start(ctx context.Context) error {
 	if err := waitReady(ctx, name, process, r.ready...); err != nil {
 		process.Kill()
 		return fmt.Errorf("%w\nits log ends:\n%s", err, proc.LastLines(r.Log(), 30))
+	}
+	return nil
+}
+
+// ownPorts are the ports of each role that no other part needs to know:
+// its health check and its metrics.
+var ownPorts = map[string][]string{
+	"storage":   {"STORAGE_HEALTH_PORT", "STORAGE_METRICS_PORT"},
+	"collector": {"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT"},
+	"query":     {"QUERY_HEALTH_PORT", "QUERY_METRICS_PORT"},
+}
+
+// moveTakenPorts gives the role new ports of its own (ownPorts) for those
+// that something took while it was down: on a busy machine, an outgoing
+// connection's source port can be one that the role had, and the role
+// would exit on "address already in use". The ports that others send to
+// (OTLP, storage's gRPC, query's API) stay where they are.
+func (r *Role) moveTakenPorts() error {
+	for _, key := range ownPorts[r.Name] {
+		for i, kv := range r.env {
+			old, ok := strings.CutPrefix(kv, key+"=")
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(old); err != nil || freeport.InUse(n, false) == nil {
+				continue // free: it keeps it
+			}
+			port, err := freeport.Free()
+			if err != nil {
+				return err
+			}
+			env := slices.Clone(r.env) // the roles started with one slice
+			env[i] = key + "=" + strconv.Itoa(port)
+			r.env = env
+			if strings.HasSuffix(key, "_HEALTH_PORT") {
+				health := "http://127.0.0.1:" + strconv.Itoa(port) + "/status"
+				r.ready = slices.Clone(r.ready)
+				r.ready[slices.Index(r.ready, r.HealthURL)] = health
+				r.HealthURL = health
+			}
+		}
 	}
 	return nil
 }

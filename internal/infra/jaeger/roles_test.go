@@ -8,6 +8,8 @@ package jaeger
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"testing"
 	"time"
 
@@ -101,4 +103,32 @@ func TestRolesStorageDownCollectorRetries(t *testing.T) {
 	}
 	// The retry backs off up to 30 s between tries.
 	waitForTraces(t, roles.Client(), ids, 45*time.Second)
+}
+
+// TestRestartMovesATakenHealthPort: while the collector is down, something
+// takes its health check's port (on a busy machine, an outgoing
+// connection's source port); it comes back on another one rather than
+// exiting on "address already in use", and on its own OTLP port.
+func TestRestartMovesATakenHealthPort(t *testing.T) {
+	roles := startRoles(t, RolesOptions{})
+	roles.Collector.Kill()
+	u, err := url.Parse(roles.Collector.HealthURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	before := roles.Collector.HealthURL
+	if err := roles.Collector.Start(t.Context()); err != nil {
+		t.Fatalf("the collector did not come back with its health port taken: %v", err)
+	}
+	if roles.Collector.HealthURL == before {
+		t.Errorf("the collector's health check is still at %s, which was taken", before)
+	}
+	if _, err := sendTraces(t.Context(), roles.OTLPEndpoint, "restart-check", 1); err != nil {
+		t.Errorf("the collector does not take spans on its OTLP port %s after the restart: %v", roles.OTLPEndpoint, err)
+	}
 }
