@@ -18,10 +18,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/infra/stack"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/contracttest"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 )
 
 // Main runs a distributed step's tests through e2e.Main. Its end-to-end
@@ -267,7 +267,7 @@ func testTraceAndShutdown(t *testing.T, n int, dir string, l lesson.Lesson, d Di
 			t.Errorf("GET %s: %s", r.Path, p)
 		}
 		if problems != nil {
-			t.Logf("the trace of GET %s:\n%s", r.Path, tracetest.JaegerTree(trace))
+			t.Logf("the trace of GET %s:\n%s", r.Path, traceview.JaegerTree(trace))
 		}
 	}
 	for _, p := range s.services(t, l.Requests[0]) {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/tracing-tutorial/tutorial/internal/infra/fakegithub"
 	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
+	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 	"github.com/tracing-tutorial/tutorial/internal/lesson"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 )
 
 // TestMonolith runs what every one-program step from 2 on keeps besides
@@ -98,7 +98,7 @@ func testFlushOnShutdown(t *testing.T, n int, dir string, r lesson.Request) {
 	for _, p := range problems {
 		t.Errorf("the trace flushed on shutdown: %s", p)
 	}
-	tree := tracetest.JaegerTree(trace)
+	tree := traceview.JaegerTree(trace)
 	if t.Failed() {
 		t.Logf("the trace:\n%s", tree)
 	}
@@ -137,7 +137,7 @@ func testMalformedHeader(t *testing.T, n int, dir string, r lesson.Request) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	tree := tracetest.JaegerTree(trace)
+	tree := traceview.JaegerTree(trace)
 	roots := 0
 	for _, line := range strings.Split(strings.TrimSpace(tree), "\n") {
 		if !strings.HasPrefix(line, " ") {

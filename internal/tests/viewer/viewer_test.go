@@ -21,7 +21,6 @@ import (
 	"github.com/tracing-tutorial/tutorial/internal/infra/jaeger"
 	"github.com/tracing-tutorial/tutorial/internal/infra/traceview"
 	"github.com/tracing-tutorial/tutorial/internal/testkit/e2e"
-	"github.com/tracing-tutorial/tutorial/internal/testkit/tracetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
@@ -80,7 +79,7 @@ func request(t *testing.T, gateway, repo string, wantStatus int, services ...str
 	defer cancel()
 	trace, err := e2e.Jaeger(t).Client().WaitForTrace(ctx, id, whole(services))
 	if err != nil {
-		t.Fatalf("%v; so far:\n%s", err, tracetest.JaegerTree(trace))
+		t.Fatalf("%v; so far:\n%s", err, traceview.JaegerTree(trace))
 	}
 	return id, trace
 }
@@ -187,7 +186,7 @@ func TestStep7TraceInTheBrowser(t *testing.T) {
 
 	rows, title := openTrace(t, tab, id)
 	// Jaeger's own tree of the trace, one "service: operation" a line.
-	if got, want := tree(rows), tracetest.JaegerTree(trace); got != want {
+	if got, want := tree(rows), traceview.JaegerTree(trace); got != want {
 		t.Errorf("the page draws\n%s\nJaeger's trace is\n%s", got, want)
 	}
 	sameReading(t, trace, rows)
